@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+
+.PHONY: run test install lint clean-instance
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+instance/settings.py:
+	mkdir -p instance
+	printf 'SECRET_KEY = "%s"\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > $@
+
+# Set up, fill the demo database (SQLite in instance/) and serve on http://localhost:$(PORT).
+run: install instance/settings.py
+	GIVEAWAY_SETTINGS=instance/settings.py $(BIN)/giveaway demo
+	GIVEAWAY_SETTINGS=instance/settings.py $(BIN)/flask --app wsgi run --port $(PORT)
+
+# Set up (virtualenv, Chromium, services) and run the whole test suite.
+test: install
+	scripts/test.sh
+
+lint: install
+	$(BIN)/ruff check giveaway tests bench

@@ -1,0 +1,10 @@
+# An example production settings file: copy it, fill it in and point
+# GIVEAWAY_SETTINGS at it. Environment variables (GIVEAWAY_*) still win.
+SECRET_KEY = "change-me: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+DATABASE_URL = "postgresql+psycopg://giveaway@db.internal/giveaway"
+MAIL_URL = "smtp://giveaway:app-password@smtp.internal:587"
+MAIL_FROM = "Security Key Giveaway <noreply@index.example>"
+BASE_URL = "https://giveaway.index.example"
+RATELIMIT_STORAGE_URI = "redis://redis.internal:6379/0"
+PROXY_FIX_HOPS = 1
+SESSION_COOKIE_SECURE = True

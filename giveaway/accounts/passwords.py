@@ -1,0 +1,86 @@
+"""Password hashing (argon2id) and the rules a new password must meet."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import requests
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+_hasher = PasswordHasher()  # argon2id, memory-hard, the library's tuned defaults
+# Verified against when the username is unknown, so both failures take as long.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+MAX_LENGTH = 1024
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def problems(password: str, *, username: str = "", email: str = "") -> list[str]:
+    """Every reason `password` is not acceptable (empty when it is fine)."""
+    found = []
+    min_length = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < min_length:
+        found.append(f"Use at least {min_length} characters.")
+    if len(password) > MAX_LENGTH:
+        found.append(f"Use at most {MAX_LENGTH} characters.")
+    lowered = password.lower()
+    if username and lowered == username.lower():
+        found.append("Your password cannot be your username.")
+    if email and lowered == email.lower():
+        found.append("Your password cannot be your email address.")
+    if not found and is_breached(password):
+        found.append(
+            "This password has appeared in a data breach and is known to attackers. "
+            "Please choose a different one."
+        )
+    return found
+
+
+def is_breached(password: str) -> bool:
+    """Ask the breached-password range API, sending only 5 hex digits of the SHA-1.
+
+    Fails open: when the service is slow or down, the password is accepted and
+    a warning is logged.
+    """
+    url = current_app.config["BREACHED_PASSWORDS_URL"]
+    if not url:
+        return False
+    digest = hashlib.sha1(password.encode("utf-8"), usedforsecurity=False).hexdigest().upper()
+    prefix, suffix = digest[:5], digest[5:]
+    try:
+        response = requests.get(
+            url + prefix,
+            timeout=current_app.config["BREACHED_PASSWORDS_TIMEOUT"],
+            headers={"Add-Padding": "true", "User-Agent": "giveaway-portal"},
+        )
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        log.warning("breached-password check unavailable, accepting the password: %s", exc)
+        return False
+    for line in response.text.splitlines():
+        candidate, _, count = line.strip().partition(":")
+        if candidate.upper() == suffix:
+            try:
+                return int(count or "1") > 0
+            except ValueError:
+                return True
+    return False

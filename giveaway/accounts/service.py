@@ -1,0 +1,203 @@
+"""Account rules, shared by the web, the CLI and the tests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from giveaway import clock, mail
+from giveaway.accounts import passwords, tokens
+from giveaway.accounts.models import User
+from giveaway.events import service as events
+from giveaway.links import external_url
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0-9])?$")
+USERNAME_RULE = (
+    "Use 1 to 50 letters, digits, dots, dashes or underscores, "
+    "starting and ending with a letter or digit."
+)
+
+
+@dataclass
+class Problems(Exception):
+    """Field name → list of messages; raised when input breaks a rule."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.fields.setdefault(name, []).append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+
+def by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
+def by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+def normalize_email(email: str) -> str:
+    """A deliverable-looking address, or ValueError with the reason."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def check_username(session: Session, username: str, problems: Problems) -> None:
+    if not USERNAME_RE.match(username):
+        problems.add("username", USERNAME_RULE)
+    elif by_username(session, username) is not None:
+        problems.add("username", "This username is taken. Please choose another one.")
+
+
+def register(
+    session: Session, username: str, email: str, password: str, *, send_mail: bool = True
+) -> User:
+    """Create an account after checking every rule; raises Problems."""
+    problems = Problems()
+    username = username.strip()
+    check_username(session, username, problems)
+    try:
+        email = normalize_email(email)
+    except ValueError as exc:
+        problems.add("email", f"This email address is not valid: {exc}")
+    else:
+        if by_email(session, email) is not None:
+            problems.add("email", "An account already uses this email address.")
+    for message in passwords.problems(password, username=username, email=email):
+        problems.add("password", message)
+    if problems:
+        raise problems
+    user = User(
+        username=username,
+        email=email,
+        password_hash=passwords.hash_password(password),
+        password_changed_at=clock.now(),
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    events.record(session, "account:created", user)
+    if send_mail:
+        send_verification(user)
+    return user
+
+
+def send_verification(user: User) -> None:
+    token = tokens.make(user, tokens.Purpose.VERIFY_EMAIL)
+    mail.send(
+        user.email,
+        "verify_email",
+        user=user,
+        link=external_url("accounts.verify_email", token=token),
+    )
+
+
+def verify_email(session: Session, token: str) -> User:
+    user = tokens.load(token, tokens.Purpose.VERIFY_EMAIL, lambda ident: session.get(User, ident))
+    if user.email_verified_at is None:
+        user.email_verified_at = clock.now()
+        events.record(session, "account:email_verified", user, email=user.email)
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user for this username and password, or None; records the attempt.
+
+    A wrong username and a wrong password take the same time and give the same
+    answer.
+    """
+    user = by_username(session, username.strip()) if username else None
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    if user is None:
+        events.record(session, "login:failure", None, reason="unknown user")
+        return None
+    if not ok:
+        events.record(session, "login:failure", user, reason="wrong password")
+        return None
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def record_login(session: Session, user: User, *, method: str = "password") -> None:
+    user.last_login_at = clock.now()
+    events.record(session, "login:success", user, method=method)
+
+
+def set_password(session: Session, user: User, password: str, *, kind: str) -> None:
+    """Set a new password after checking the rules; raises Problems.
+
+    `kind` is the event: "password:changed", "password:reset" or
+    "account:activated". Setting a password voids every older password link and
+    ends other sessions.
+    """
+    problems = Problems()
+    for message in passwords.problems(password, username=user.username, email=user.email):
+        problems.add("password", message)
+    if problems:
+        raise problems
+    user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = clock.now()
+    user.session_version = (user.session_version or 0) + 1
+    events.record(session, kind, user)
+    if kind == "account:activated" and user.email_verified_at is None:
+        # The activation link reached this address: it is verified.
+        user.email_verified_at = clock.now()
+        events.record(session, "account:email_verified", user, email=user.email)
+    mail.send(user.email, "password_changed", user=user, kind=kind)
+
+
+def request_password_reset(session: Session, identifier: str) -> User | None:
+    """Email a reset (or activation) link to the account named by username or email.
+
+    Returns the user for tests; the page says the same thing either way so it
+    does not reveal which accounts exist.
+    """
+    identifier = identifier.strip()
+    user = by_email(session, identifier) if "@" in identifier else by_username(session, identifier)
+    if user is None:
+        return None
+    if user.password_hash is None:
+        send_activation(user)
+    else:
+        token = tokens.make(user, tokens.Purpose.RESET_PASSWORD)
+        mail.send(
+            user.email,
+            "reset_password",
+            user=user,
+            link=external_url("accounts.reset_password", token=token),
+        )
+    events.record(session, "password:reset_requested", user)
+    return user
+
+
+def send_activation(user: User) -> None:
+    token = tokens.make(user, tokens.Purpose.ACTIVATE)
+    mail.send(
+        user.email,
+        "activate_account",
+        user=user,
+        link=external_url("accounts.activate", token=token),
+    )
+
+
+def load_password_token(session: Session, token: str, purpose: tokens.Purpose) -> User:
+    return tokens.load(token, purpose, lambda ident: session.get(User, ident))
+
+
+def create_admin(session: Session, username: str, email: str, password: str) -> User:
+    """An administrator account with a verified email; raises Problems."""
+    user = register(session, username, email, password, send_mail=False)
+    user.is_admin = True
+    user.email_verified_at = clock.now()
+    events.record(session, "account:admin_created", user)
+    return user

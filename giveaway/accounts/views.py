@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from giveaway import db
+from giveaway.accounts import service, tokens
+from giveaway.accounts.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    RegisterForm,
+    ResendVerificationForm,
+    ResetRequestForm,
+)
+from giveaway.accounts.models import User
+from giveaway.extensions import limiter
+from giveaway.security import safe_next
+
+bp = Blueprint("accounts", __name__, url_prefix="/account")
+
+
+def _limit(setting: str):  # type: ignore[no-untyped-def]
+    return limiter.limit(lambda: current_app.config[setting], methods=["POST"])
+
+
+def _apply(form, problems: service.Problems) -> None:  # type: ignore[no-untyped-def]
+    for name, messages in problems.fields.items():
+        getattr(form, name).errors = list(getattr(form, name).errors) + messages
+
+
+def start_session(user: User) -> None:
+    """Sign `user` in on a fresh session: nothing from before survives (fixation)."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@_limit("RATELIMIT_REGISTER")
+def register():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    form = RegisterForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user = service.register(
+                    db.session(), form.username.data, form.email.data, form.password.data
+                )
+            except service.Problems as problems:
+                _apply(form, problems)
+            else:
+                service.record_login(db.session(), user, method="registration")
+                start_session(user)
+                flash(
+                    f"Welcome, {user.username}! We sent a link to {user.email}: "
+                    "open it to verify your email address.",
+                    "success",
+                )
+                return redirect(url_for("accounts.account"))
+        status = 400
+    return render_template("accounts/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@_limit("RATELIMIT_LOGIN")
+def login():  # type: ignore[no-untyped-def]
+    next_url = safe_next(request.values.get("next"), url_for("accounts.account"))
+    if current_user.is_authenticated:
+        return redirect(next_url)
+    form = LoginForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            user = service.authenticate(db.session(), form.username.data, form.password.data)
+            if user is not None:
+                service.record_login(db.session(), user)
+                start_session(user)
+                flash(f"Signed in as {user.username}.", "success")
+                return redirect(next_url)
+            form.password.errors = list(form.password.errors) + [
+                "The username or password is not correct."
+            ]
+            status = 401
+        else:
+            status = 400
+    return render_template("accounts/login.html", form=form, next=next_url), status
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.get("/")
+@login_required
+def account():  # type: ignore[no-untyped-def]
+    return render_template(
+        "accounts/account.html",
+        resend_form=ResendVerificationForm(),
+        password_form=ChangePasswordForm(),
+    )
+
+
+@bp.post("/verify/resend")
+@login_required
+@_limit("RATELIMIT_PASSWORD_RESET")
+def resend_verification():  # type: ignore[no-untyped-def]
+    form = ResendVerificationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if current_user.email_verified:
+        flash("Your email address is already verified.", "info")
+    else:
+        service.send_verification(current_user)
+        flash(f"We sent a new verification link to {current_user.email}.", "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.get("/verify/<token>")
+def verify_email(token: str):  # type: ignore[no-untyped-def]
+    try:
+        user = service.verify_email(db.session(), token)
+    except tokens.TokenError as exc:
+        return render_template("accounts/link_problem.html", message=exc.message), 400
+    flash(f"Thank you: {user.email} is verified.", "success")
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/password")
+@login_required
+def change_password():  # type: ignore[no-untyped-def]
+    from giveaway.accounts import passwords
+
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not passwords.verify_password(current_user.password_hash, form.current_password.data):
+            form.current_password.errors = ["Your current password is not correct."]
+        else:
+            try:
+                service.set_password(
+                    db.session(), current_user, form.password.data, kind="password:changed"
+                )
+            except service.Problems as problems:
+                _apply(form, problems)
+            else:
+                user = current_user._get_current_object()
+                start_session(user)
+                flash("Your password is changed. Other sessions are signed out.", "success")
+                return redirect(url_for("accounts.account"))
+    return (
+        render_template(
+            "accounts/account.html", resend_form=ResendVerificationForm(), password_form=form
+        ),
+        400,
+    )
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@_limit("RATELIMIT_PASSWORD_RESET")
+def forgot_password():  # type: ignore[no-untyped-def]
+    form = ResetRequestForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            service.request_password_reset(db.session(), form.identifier.data)
+            return render_template("accounts/reset_sent.html")
+        return render_template("accounts/forgot_password.html", form=form), 400
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+def _password_link(token: str, purpose: tokens.Purpose, kind: str, template: str):  # type: ignore[no-untyped-def]
+    try:
+        user = service.load_password_token(db.session(), token, purpose)
+    except tokens.TokenError as exc:
+        return render_template("accounts/link_problem.html", message=exc.message), 400
+    form = NewPasswordForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                service.set_password(db.session(), user, form.password.data, kind=kind)
+            except service.Problems as problems:
+                _apply(form, problems)
+            else:
+                service.record_login(db.session(), user, method=kind)
+                start_session(user)
+                flash("Your password is set and you are signed in.", "success")
+                return redirect(url_for("accounts.account"))
+        return render_template(template, form=form, user=user), 400
+    return render_template(template, form=form, user=user)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@_limit("RATELIMIT_PASSWORD_RESET")
+def reset_password(token: str):  # type: ignore[no-untyped-def]
+    return _password_link(
+        token, tokens.Purpose.RESET_PASSWORD, "password:reset", "accounts/reset_password.html"
+    )
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+@_limit("RATELIMIT_PASSWORD_RESET")
+def activate(token: str):  # type: ignore[no-untyped-def]
+    return _password_link(
+        token, tokens.Purpose.ACTIVATE, "account:activated", "accounts/activate.html"
+    )

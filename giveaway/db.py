@@ -1,0 +1,170 @@
+"""The database: engine, declarative base, one session per request or command."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, has_app_context
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and always read back as aware UTC.
+
+    SQLite has no time zones; this keeps comparisons in Python safe on both
+    databases.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while one writer writes; the busy timeout makes
+    # writers queue instead of failing at once under concurrent requests.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        echo=app.config["DATABASE_ECHO"],
+        pool_size=app.config["DATABASE_POOL_SIZE"],
+    )
+    app.extensions["db.engine"] = engine
+    app.extensions["db.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.after_request
+    def commit_at_boundary(response):  # type: ignore[no-untyped-def]
+        # Services validate before they write, so a 4xx answer may still carry
+        # writes worth keeping (a failed sign-in event); a 5xx never does.
+        if "db_session" in g:
+            if response.status_code < 500:
+                commit()
+            else:
+                g.db_session.rollback()
+        return response
+
+    @app.teardown_appcontext
+    def close_session(exc: BaseException | None) -> None:
+        db_session = g.pop("db_session", None)
+        if db_session is not None:
+            if exc is not None or db_session.in_transaction():
+                db_session.rollback()
+            db_session.close()
+
+
+def engine() -> Engine:
+    return current_app.extensions["db.engine"]
+
+
+def session() -> Session:
+    """The session of the current request or command."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db.sessionmaker"]()
+    return g.db_session
+
+
+def commit() -> None:
+    """Commit the current session, then send the mail queued during it."""
+    from giveaway import mail
+
+    if "db_session" in g:
+        g.db_session.commit()
+    mail.flush_queue()
+
+
+def dialect_name() -> str:
+    return engine().dialect.name
+
+
+def ping() -> bool:
+    """True when the database answers."""
+    try:
+        with engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not answering"
+        return False
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def transactional(fn: F) -> F:
+    """Run a CLI command in one session, committed when it returns."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException:
+            if "db_session" in g:
+                g.db_session.rollback()
+            raise
+        commit()
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def separate_session() -> Iterator[Session]:
+    """A session of its own, outside the request's (for threads and jobs)."""
+    maker = current_app.extensions["db.sessionmaker"] if has_app_context() else None
+    assert maker is not None, "separate_session needs an app context"
+    s = maker()
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+    finally:
+        s.close()

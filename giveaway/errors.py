@@ -1,0 +1,99 @@
+"""Friendly error pages (HTML) for every 4xx and 5xx."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    403: ("Not allowed", "You do not have permission to see this page."),
+    404: (
+        "Page not found",
+        "There is no page at this address. Check the link, or start from the home page.",
+    ),
+    405: ("Not allowed", "This page cannot be used that way."),
+    413: ("Too large", "What you sent is larger than this site accepts."),
+    429: (
+        "Too many attempts",
+        "You have tried this too often in a short time. Please wait a little and try again.",
+    ),
+    500: (
+        "Something went wrong",
+        "An error on our side stopped this page. It has been logged; please try again in a moment.",
+    ),
+    503: (
+        "Temporarily unavailable",
+        "The portal cannot reach its database right now. Please try again in a minute.",
+    ),
+}
+
+
+def render_error(code: int, description: str | None = None, retry_after: int | None = None):  # type: ignore[no-untyped-def]
+    title, default_text = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+    response = render_template(
+        "errors/error.html", code=code, title=title, message=description or default_text
+    )
+    headers = {}
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    return response, code, headers
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        return render_error(
+            400,
+            "This form has expired or did not come from this site. Reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if error.code is None or error.code < 400:
+            return error
+        retry_after = None
+        if error.code == 429:
+            retry_after = _retry_after(error)
+        description = None
+        if (
+            error.code not in (404, 405, 500, 503)
+            and error.description
+            and getattr(error, "friendly", False)
+        ):
+            description = error.description
+        return render_error(error.code, description, retry_after)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_down(error: Exception):  # type: ignore[no-untyped-def]
+        log.error(
+            "database error on %s %s: %s", request.method, request.path, error.__class__.__name__
+        )
+        if getattr(error, "connection_invalidated", False) or isinstance(error, OperationalError):
+            return render_error(503, retry_after=30)
+        return render_error(500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500)
+
+    _ = (InternalServerError, ServiceUnavailable)
+
+
+def _retry_after(error: HTTPException) -> int:
+    response = error.get_response()
+    value = response.headers.get("Retry-After")
+    try:
+        return max(1, int(value)) if value else 60
+    except ValueError:
+        return 60

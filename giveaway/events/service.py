@@ -1,0 +1,30 @@
+"""Record events. Never put a secret or the shipping region in `detail`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy.orm import Session
+
+from giveaway.accounts.models import User
+from giveaway.events.models import Event
+
+
+def record(
+    session: Session,
+    kind: str,
+    user: User | None = None,
+    *,
+    actor: User | None = None,
+    **detail: Any,
+) -> Event:
+    event = Event(
+        kind=kind,
+        user_id=user.id if user is not None else None,
+        actor_id=actor.id if actor is not None else None,
+        ip_address=request.remote_addr if has_request_context() else None,
+        detail=detail,
+    )
+    session.add(event)
+    return event

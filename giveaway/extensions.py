@@ -1,0 +1,57 @@
+"""Flask extensions, created once and bound in create_app."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(
+    key_func=get_remote_address,
+    # Fail open: with the shared storage down the portal keeps serving.
+    swallow_errors=True,
+    in_memory_fallback_enabled=False,
+    default_limits=[],
+)
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    limiter.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):  # type: ignore[no-untyped-def]
+        from sqlalchemy.exc import OperationalError
+
+        from giveaway import db
+        from giveaway.accounts.models import User
+
+        try:
+            ident, version = (int(part) for part in user_id.split(":"))
+        except ValueError:
+            return None
+        try:
+            user = db.session().get(User, ident)
+        except OperationalError:
+            # The database is down: treat the visitor as signed out so the
+            # friendly 503 page can still render.
+            log.warning("could not load the signed-in user: database unavailable")
+            db.session().rollback()
+            return None
+        # A password change or a 2FA reset bumps the version: older sessions end.
+        if user is None or user.session_version != version or not user.is_active:
+            return None
+        return user
