@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from giveaway import db
 
@@ -27,9 +27,11 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_roles_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(make_migration_command)
+    app.cli.add_command(send_mail_command)
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the schema to the newest migration."""
     from giveaway import migrate
@@ -42,6 +44,7 @@ def init_db_command() -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("username")
 @click.option("--email", required=True, help="The administrator's email address.")
 @click.option(
@@ -68,6 +71,7 @@ def create_admin_command(username: str, email: str, password_file) -> None:  # t
 
 
 @click.command("import-roles")
+@with_appcontext
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
 @db.transactional
 def import_roles_command(file: Path) -> None:
@@ -102,6 +106,7 @@ def _read_text(file: Path) -> str:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--reset/--no-reset", default=True, help="Start from an empty database.")
 def demo_command(reset: bool) -> None:
     """Build a demo database with realistic data and print how to sign in."""
@@ -112,7 +117,19 @@ def demo_command(reset: bool) -> None:
         click.echo(line)
 
 
+@click.command("send-mail")
+@with_appcontext
+def send_mail_command() -> None:
+    """Send the mail still waiting in the outbox (cron; safe on several hosts)."""
+    from giveaway import mail
+
+    sent, waiting = mail.retry_pending(db.session())
+    db.commit()
+    click.echo(f"Sent {sent} waiting messages; {waiting} still waiting for the mail server.")
+
+
 @click.command("make-migration", hidden=True)
+@with_appcontext
 @click.argument("message")
 def make_migration_command(message: str) -> None:
     """(Developers) autogenerate a migration from the models."""

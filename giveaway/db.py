@@ -88,11 +88,12 @@ def init_app(app: Flask) -> None:
             if response.status_code < 500:
                 commit()
             else:
-                g.db_session.rollback()
+                rollback()
         return response
 
     @app.teardown_appcontext
     def close_session(exc: BaseException | None) -> None:
+        g.pop("mail_queue", None)
         db_session = g.pop("db_session", None)
         if db_session is not None:
             if exc is not None or db_session.in_transaction():
@@ -120,6 +121,15 @@ def commit() -> None:
     mail.flush_queue()
 
 
+def rollback() -> None:
+    """Roll the current session back and forget the mail it queued."""
+    from giveaway import mail
+
+    if "db_session" in g:
+        g.db_session.rollback()
+    mail.discard_queue()
+
+
 def dialect_name() -> str:
     return engine().dialect.name
 
@@ -145,8 +155,7 @@ def transactional(fn: F) -> F:
         try:
             result = fn(*args, **kwargs)
         except BaseException:
-            if "db_session" in g:
-                g.db_session.rollback()
+            rollback()
             raise
         commit()
         return result

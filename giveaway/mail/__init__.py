@@ -1,21 +1,33 @@
-"""Mail: messages rendered from templates, sent after the work is committed.
+"""Mail: messages rendered from templates, kept in an outbox, sent after commit.
 
-`send(...)` queues a message; `giveaway.db.commit()` sends the queue once the
-transaction behind it has committed, so nobody is told about something that
-did not happen. The transport comes from MAIL_URL.
+`send(...)` writes the message to the outbox table in the current transaction
+and remembers it; `giveaway.db.commit()` sends it once that transaction has
+committed, so nobody is told about something that did not happen, and a message
+whose sending fails stays in the outbox for `giveaway send-mail` to retry. Each
+message is claimed before it is sent, so two processes never send it twice.
+The transport comes from MAIL_URL.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-from flask import Flask, current_app, g, has_request_context, render_template
+from flask import Flask, current_app, g, render_template
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
+from giveaway import clock
+from giveaway.mail.models import OutboxMessage
 from giveaway.mail.transports import Transport, transport_from_url
 
 log = logging.getLogger(__name__)
+
+# A claim older than this is from a process that died while sending.
+STALE_CLAIM = timedelta(minutes=10)
+RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360)]
 
 
 def init_app(app: Flask) -> None:
@@ -29,6 +41,7 @@ def transport() -> Transport:
 def build(to: str, template: str, **context: object) -> EmailMessage:
     """Render templates/email/<template>/{subject.txt,body.txt,body.html}."""
     context.setdefault("site_name", current_app.config["SITE_NAME"])
+    context.setdefault("index_name", current_app.config["INDEX_NAME"])
     context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
     context.setdefault("support_email", current_app.config["SUPPORT_EMAIL"])
     subject = render_template(f"email/{template}/subject.txt", **context).strip()
@@ -45,31 +58,126 @@ def build(to: str, template: str, **context: object) -> EmailMessage:
 
 
 def send(to: str, template: str, **context: object) -> EmailMessage:
-    """Queue a message; it goes out when the current unit of work commits."""
+    """Put a message in the outbox; it goes out when the current work commits."""
+    from giveaway import db
+
     message = build(to, template, **context)
-    g.setdefault("mail_queue", []).append(message)
+    user = context.get("user")
+    row = OutboxMessage(
+        recipient=to,
+        subject=str(message["Subject"])[:300],
+        template=template,
+        user_id=getattr(user, "id", None),
+        body=bytes(message),
+        created_at=clock.now(),
+    )
+    session = db.session()
+    session.add(row)
+    session.flush()
+    g.setdefault("mail_queue", []).append(row.id)
     return message
 
 
 def flush_queue() -> int:
-    """Send what was queued; a failure is logged, not raised (the work stands)."""
-    queue = g.pop("mail_queue", [])
-    sent = 0
-    for message in queue:
-        try:
-            transport().send(message)
-            sent += 1
-        except Exception:  # noqa: BLE001 - mail trouble must not undo committed work
-            log.exception("could not send mail %r", message["Subject"])
-    return sent
+    """Send what this unit of work queued (after its commit); returns how many went."""
+    from giveaway import db
+
+    ids = g.pop("mail_queue", [])
+    if not ids:
+        return 0
+    with db.separate_session() as session:
+        return sum(1 for ident in ids if deliver(session, ident))
 
 
 def discard_queue() -> None:
+    """Forget the queue of work that was rolled back (its outbox rows are gone too)."""
     g.pop("mail_queue", None)
+
+
+def deliver(session: Session, ident: int) -> bool:
+    """Claim, send and mark one outbox message; False when not sent (now)."""
+    now = clock.now()
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == ident,
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            or_(
+                OutboxMessage.sending_since.is_(None),
+                OutboxMessage.sending_since < now - STALE_CLAIM,
+            ),
+        )
+        .values(sending_since=now)
+        .returning(OutboxMessage.body)
+    ).first()
+    session.commit()
+    if claimed is None or claimed.body is None:
+        return False
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(claimed.body, policy=email.policy.default)
+    try:
+        transport().send(message)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - any failure: keep it for a retry
+        row = session.get(OutboxMessage, ident)
+        assert row is not None
+        row.attempts += 1
+        row.sending_since = None
+        row.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        if row.attempts > len(RETRY_DELAYS):
+            row.failed_at = now
+            log.error(
+                "giving up on mail %s to %s after %s attempts", ident, row.recipient, row.attempts
+            )
+        else:
+            row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
+            log.warning("could not send mail %s (%s); will retry", ident, row.last_error)
+        session.commit()
+        return False
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == ident)
+        .values(sent_at=clock.now(), sending_since=None, body=None, last_error=None)
+    )
+    session.commit()
+    return True
+
+
+def pending_ids(session: Session, *, limit: int = 500) -> list[int]:
+    now = clock.now()
+    return list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+                or_(
+                    OutboxMessage.sending_since.is_(None),
+                    OutboxMessage.sending_since < now - STALE_CLAIM,
+                ),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+def retry_pending(session: Session) -> tuple[int, int]:
+    """Send every message due for a retry; returns (sent, still pending)."""
+    sent = failed = 0
+    for ident in pending_ids(session):
+        if deliver(session, ident):
+            sent += 1
+        else:
+            failed += 1
+    return sent, failed
 
 
 def recipient(name: str, email: str) -> str:
     return formataddr((name, email))
 
 
-__all__ = ["build", "discard_queue", "flush_queue", "has_request_context", "send"]
+__all__ = ["build", "deliver", "discard_queue", "flush_queue", "retry_pending", "send"]
