@@ -12,6 +12,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(VENV)/.installed
 
 instance/settings.py:
@@ -24,7 +28,7 @@ run: install instance/settings.py
 	GIVEAWAY_SETTINGS=instance/settings.py $(BIN)/flask --app wsgi run --port $(PORT)
 
 # Set up (virtualenv, Chromium, services) and run the whole test suite.
-test: install
+test: install node_modules/.installed
 	scripts/test.sh
 
 lint: install
