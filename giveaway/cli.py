@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
 
 from giveaway import db
 
@@ -27,6 +27,21 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_roles_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(make_migration_command)
+    _with_appcontext(app)
+
+
+def _with_appcontext(app: Flask) -> None:
+    """Run every command of the app in its app context.
+
+    The `giveaway` and `flask` groups push one themselves, but
+    `app.test_cli_runner()` and other callers of `app.cli` do not.
+    """
+    for command in app.cli.commands.values():
+        callback = command.callback
+        if callback is not None and not getattr(callback, "_giveaway_appcontext", False):
+            wrapped = with_appcontext(callback)
+            wrapped._giveaway_appcontext = True  # type: ignore[attr-defined]
+            command.callback = wrapped
 
 
 @click.command("init-db")
@@ -121,6 +136,10 @@ def make_migration_command(message: str) -> None:
     migrate.revision(db.engine(), message)
 
 
+class SettingsRefused(NoAppException):
+    """The settings stop the app from starting (shown without a traceback)."""
+
+
 def create_app_for_cli() -> Flask:
     from giveaway import create_app
     from giveaway.settings import SettingsError
@@ -128,11 +147,26 @@ def create_app_for_cli() -> Flask:
     try:
         return create_app()
     except SettingsError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        raise SettingsRefused(str(exc)) from None
 
 
-main = FlaskGroup(
+class GiveawayGroup(FlaskGroup):
+    """`giveaway`: bad settings end a command with the reason and status 1.
+
+    `giveaway --help` still lists the built-in commands, with the reason above.
+    """
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if click.Group.get_command(self, ctx, name) is None:
+            try:
+                ctx.ensure_object(ScriptInfo).load_app()
+            except NoAppException as exc:
+                click.echo(f"Error: {exc.format_message()}", err=True)
+                ctx.exit(1)
+        return super().get_command(ctx, name)
+
+
+main = GiveawayGroup(
     create_app=create_app_for_cli,
     help="The security-key giveaway portal.",
     set_debug_flag=False,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -91,8 +93,16 @@ def init_app(app: Flask) -> None:
 
 
 def _retry_after(error: HTTPException) -> int:
-    response = error.get_response()
-    value = response.headers.get("Retry-After")
+    """Seconds until the breached rate limit lets requests through again."""
+    from giveaway.extensions import limiter
+
+    try:
+        current = limiter.current_limit
+    except Exception:  # noqa: BLE001 - the storage may be down; a guess will do
+        current = None
+    if current is not None:
+        return max(1, math.ceil(current.reset_at - time.time()))
+    value = error.get_response().headers.get("Retry-After")
     try:
         return max(1, int(value)) if value else 60
     except ValueError:

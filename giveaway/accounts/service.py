@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from giveaway import clock, mail
@@ -83,8 +84,20 @@ def register(
         password_changed_at=clock.now(),
         created_at=clock.now(),
     )
+    # Two registrations racing for one name both pass the checks above; the
+    # unique indexes decide, and the loser gets the same message as above.
+    # (A rollback, not a savepoint: pysqlite's savepoints would commit early.
+    # Registration is the first write of its unit of work.)
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        if by_username(session, username) is not None:
+            problems.add("username", "This username is taken. Please choose another one.")
+        else:
+            problems.add("email", "An account already uses this email address.")
+        raise problems from None
     events.record(session, "account:created", user)
     if send_mail:
         send_verification(user)

@@ -19,7 +19,14 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["mail.transport"] = transport_from_url(app.config["MAIL_URL"])
+    from giveaway.settings import SettingsError
+
+    try:
+        app.extensions["mail.transport"] = transport_from_url(
+            app.config["MAIL_URL"], timeout=float(app.config["MAIL_TIMEOUT"])
+        )
+    except ValueError as exc:
+        raise SettingsError(f"Refusing to start: {exc}") from exc
 
 
 def transport() -> Transport:
