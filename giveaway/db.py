@@ -100,6 +100,7 @@ def init_app(app: Flask) -> None:
                 commit()
             else:
                 g.db_session.rollback()
+                _discard_mail()
         return response
 
     @app.teardown_appcontext
@@ -131,6 +132,12 @@ def commit() -> None:
     mail.flush_queue()
 
 
+def _discard_mail() -> None:
+    from giveaway import mail
+
+    mail.discard_queue()
+
+
 def dialect_name() -> str:
     return engine().dialect.name
 
@@ -158,6 +165,8 @@ def transactional(fn: F) -> F:
         except BaseException:
             if "db_session" in g:
                 g.db_session.rollback()
+            # Nobody hears about work that was rolled back.
+            _discard_mail()
             raise
         commit()
         return result

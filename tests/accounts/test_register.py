@@ -72,8 +72,14 @@ def test_duplicates_differing_only_in_case_are_refused(any_app, taken, wanted, f
 @pytest.mark.parametrize(
     ("first", "second"),
     [
-        ({"username": "Carol", "email": "c1@example.org"}, {"username": "carol", "email": "c2@example.org"}),
-        ({"username": "carol", "email": "Carol@Example.org"}, {"username": "dave", "email": "carol@example.org"}),
+        (
+            {"username": "Carol", "email": "c1@example.org"},
+            {"username": "carol", "email": "c2@example.org"},
+        ),
+        (
+            {"username": "carol", "email": "Carol@Example.org"},
+            {"username": "dave", "email": "carol@example.org"},
+        ),
     ],
 )
 def test_database_unique_indexes_ignore_case(any_app, first, second):
@@ -116,11 +122,19 @@ def test_registration_race_lost_at_the_index_gives_the_same_message(any_app, mon
         ({"password": "", "password_confirm": ""}, "Choose a password."),
         ({"password_confirm": "something-else-entirely"}, "The two passwords do not match."),
         (
-            {"username": "longusername1", "password": "LongUsername1", "password_confirm": "LongUsername1"},
+            {
+                "username": "longusername1",
+                "password": "LongUsername1",
+                "password_confirm": "LongUsername1",
+            },
             "Your password cannot be your username.",
         ),
         (
-            {"email": "x1234567@ex.org", "password": "X1234567@ex.org", "password_confirm": "X1234567@ex.org"},
+            {
+                "email": "x1234567@ex.org",
+                "password": "X1234567@ex.org",
+                "password_confirm": "X1234567@ex.org",
+            },
             "Your password cannot be your email address.",
         ),
     ],
