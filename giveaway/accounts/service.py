@@ -59,22 +59,40 @@ def check_username(session: Session, username: str, problems: Problems) -> None:
         problems.add("username", "This username is taken. Please choose another one.")
 
 
+def registration_problems(
+    session: Session, username: str, email: str, password: str, *, check_breach: bool = True
+) -> tuple[Problems, str]:
+    """Every rule a registration breaks, and the normalised email address."""
+    problems = Problems()
+    username = username.strip()
+    if username:
+        check_username(session, username, problems)
+    if email.strip():
+        try:
+            email = normalize_email(email)
+        except ValueError as exc:
+            problems.add("email", f"This email address is not valid: {exc}")
+        else:
+            if by_email(session, email) is not None:
+                problems.add("email", "An account already uses this email address.")
+    if password:
+        for message in passwords.problems(
+            password, username=username, email=email, check_breach=check_breach
+        ):
+            problems.add("password", message)
+    return problems, email
+
+
 def register(
     session: Session, username: str, email: str, password: str, *, send_mail: bool = True
 ) -> User:
     """Create an account after checking every rule; raises Problems."""
-    problems = Problems()
     username = username.strip()
-    check_username(session, username, problems)
-    try:
-        email = normalize_email(email)
-    except ValueError as exc:
-        problems.add("email", f"This email address is not valid: {exc}")
-    else:
-        if by_email(session, email) is not None:
-            problems.add("email", "An account already uses this email address.")
-    for message in passwords.problems(password, username=username, email=email):
-        problems.add("password", message)
+    problems, email = registration_problems(session, username, email, password)
+    if not username:
+        problems.add("username", USERNAME_RULE)
+    if not password:
+        problems.add("password", passwords.too_short_message())
     if problems:
         raise problems
     user = User(

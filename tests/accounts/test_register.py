@@ -233,3 +233,15 @@ def test_signed_in_visitor_is_sent_to_the_account_page(app, client):
     response = client.get("/account/register")
     assert response.status_code == 302
     assert response.headers["Location"] == "/account/"
+
+
+def test_every_broken_rule_is_reported_at_once(app, client, no_network):
+    make_user(app, "taken")
+    response = register(client, "Taken", "bad", "short", "other")
+    assert response.status_code == 400
+    html = page_text(response)
+    assert "This username is taken" in html
+    assert "This email address is not valid" in html
+    assert "Use at least 10 characters." in html
+    assert "The two passwords do not match." in html
+    assert not [c for c in no_network.calls if "range" in c.request.url]  # no breach lookup
