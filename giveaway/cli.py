@@ -165,6 +165,15 @@ class GiveawayGroup(FlaskGroup):
                 ctx.exit(1)
         return super().get_command(ctx, name)
 
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise click.ClickException(f"cannot reach the database: {reason}") from None
+
 
 main = GiveawayGroup(
     create_app=create_app_for_cli,

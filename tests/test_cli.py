@@ -218,3 +218,14 @@ def test_import_roles_from_stdin(app):
     )
     assert result.exit_code == 0, result.output
     assert "1 accounts created" in result.output
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path):
+    env = {
+        "GIVEAWAY_DEBUG": "1",
+        "GIVEAWAY_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/x",
+    }
+    result = run_giveaway("init-db", env=env)
+    assert result.returncode == 1
+    assert "Error: cannot reach the database" in result.stderr
+    assert "Traceback" not in result.stderr
