@@ -25,9 +25,7 @@ def browser():  # type: ignore[no-untyped-def]
         require(False, "Playwright is not installed")
     require(shutil.which(CHROMIUM) is not None, f"Chromium not found at {CHROMIUM}")
     with sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
+        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         yield instance
         instance.close()
 
