@@ -85,3 +85,5 @@ def register_commands(app: Flask) -> None:
     from giveaway import cli
 
     cli.init_app(app)
+    # After every area's commands are in: each runs inside the app context.
+    cli.run_in_app_context(app)

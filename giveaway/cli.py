@@ -27,10 +27,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_roles_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(make_migration_command)
-    _with_appcontext(app)
 
 
-def _with_appcontext(app: Flask) -> None:
+def run_in_app_context(app: Flask) -> None:
     """Run every command of the app in its app context.
 
     The `giveaway` and `flask` groups push one themselves, but

@@ -312,3 +312,25 @@ def test_mail_queued_by_a_failing_request_is_never_sent(app, outbox):
 
     assert app.test_client().get("/mail-then-crash").status_code == 500
     assert len(outbox) == 0
+
+
+def test_links_stay_whole_in_the_raw_eml_file(app, outbox):
+    """Developers open .eml files in an editor: no quoted-printable breaks in links."""
+    user = make_user(app, "maria")
+    link = "http://localhost/account/verify/" + "x" * 120
+    with app.app_context():
+        mail.send(user.email, "verify_email", user=user, link=link)
+        db.commit()
+    [path] = list(outbox.directory.glob("*.eml"))
+    raw = path.read_text()
+    assert f"\n{link}\n" in raw
+    assert "quoted-printable" not in raw
+
+
+def test_non_ascii_bodies_are_still_encoded_safely(app):
+    user = make_user(app, "maria")
+    user.email = "mariá@example.org"
+    with app.app_context():
+        message = mail.build(user.email, "verify_email", user=user, link="http://x/")
+    assert message.get_body(preferencelist=("plain",))["Content-Transfer-Encoding"] != "7bit"
+    assert "mariá@example.org" in message.get_body(preferencelist=("plain",)).get_content()

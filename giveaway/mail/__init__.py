@@ -46,9 +46,20 @@ def build(to: str, template: str, **context: object) -> EmailMessage:
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
     message["Message-ID"] = make_msgid(domain="giveaway.local")
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    message.set_content(text, cte=_transfer_encoding(text))
+    message.add_alternative(html, subtype="html", cte=_transfer_encoding(html))
     return message
+
+
+def _transfer_encoding(body: str) -> str | None:
+    """7bit for plain ASCII, so a link stays whole on its line in the .eml file.
+
+    (quoted-printable would break it with "=" every 76 characters.) RFC 5322
+    allows lines of up to 998 characters; anything else gets the library's choice.
+    """
+    if body.isascii() and all(len(line) <= 998 for line in body.splitlines()):
+        return "7bit"
+    return None
 
 
 def send(to: str, template: str, **context: object) -> EmailMessage:
