@@ -9,7 +9,7 @@ import time
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,6 @@ def init_app(app: Flask) -> None:
             return http_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)
-
-    _ = (InternalServerError, ServiceUnavailable)
 
 
 def _retry_after(error: HTTPException) -> int:

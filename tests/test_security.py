@@ -282,3 +282,19 @@ def test_pages_show_a_friendly_503_when_the_database_is_down(app_without_databas
         session["_user_id"] = "1:0"
     assert client.get("/").status_code == 200
     assert "database error on POST /account/login" in caplog.text
+
+
+def test_password_change_is_rate_limited(app, client):
+    app.config["RATELIMIT_LOGIN"] = "2/minute"
+    make_user(app, "alice")
+    login(client, "alice")
+    app.config["RATELIMIT_LOGIN"] = "1/minute"
+    data = {
+        "current_password": "guess-number-one",
+        "password": "x" * 12,
+        "password_confirm": "x" * 12,
+    }
+    codes = [
+        post_form(client, "/account/password", data, page="/account/").status_code for _ in range(2)
+    ]
+    assert codes == [400, 429]

@@ -163,6 +163,7 @@ def verify_email(token: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/password")
 @login_required
+@_limit("RATELIMIT_LOGIN")  # it checks the current password: a guessing surface too
 def change_password():  # type: ignore[no-untyped-def]
     from giveaway.accounts import passwords
 
