@@ -23,9 +23,12 @@ instance/settings.py:
 	printf 'SECRET_KEY = "%s"\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > $@
 
 # Set up, fill the demo database (SQLite in instance/) and serve on http://localhost:$(PORT).
+# Emailed links point at the same port (GIVEAWAY_BASE_URL).
+RUN_ENV := GIVEAWAY_SETTINGS=instance/settings.py GIVEAWAY_BASE_URL=http://localhost:$(PORT)
+
 run: install instance/settings.py
-	GIVEAWAY_SETTINGS=instance/settings.py $(BIN)/giveaway demo
-	GIVEAWAY_SETTINGS=instance/settings.py $(BIN)/flask --app wsgi run --port $(PORT)
+	$(RUN_ENV) $(BIN)/giveaway demo
+	$(RUN_ENV) $(BIN)/flask --app wsgi run --port $(PORT)
 
 # Set up (virtualenv, Chromium, services) and run the whole test suite.
 test: install node_modules/.installed

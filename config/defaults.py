@@ -17,6 +17,9 @@ DATABASE_POOL_SIZE = 10
 # Where mail goes: smtp://user:pass@host:port (STARTTLS when the server offers
 # it, or smtps:// for implicit TLS), file:///dir (one .eml a message) or
 # console:. Empty means file:// in the instance folder's outbox/.
+# smtp query parameters: tls=required (never send without STARTTLS) or tls=off,
+# cafile=/path/ca.pem (trust a private certificate authority), timeout=SECONDS
+# (default MAIL_TIMEOUT). Quote special characters in the password (%40 for @).
 MAIL_URL = ""
 MAIL_FROM = "Security Key Giveaway <giveaway@localhost>"
 MAIL_TIMEOUT = 10

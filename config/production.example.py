@@ -2,7 +2,7 @@
 # GIVEAWAY_SETTINGS at it. Environment variables (GIVEAWAY_*) still win.
 SECRET_KEY = "change-me: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 DATABASE_URL = "postgresql+psycopg://giveaway@db.internal/giveaway"
-MAIL_URL = "smtp://giveaway:app-password@smtp.internal:587"
+MAIL_URL = "smtp://giveaway:app-password@smtp.internal:587?tls=required"
 MAIL_FROM = "Security Key Giveaway <noreply@index.example>"
 BASE_URL = "https://giveaway.index.example"
 RATELIMIT_STORAGE_URI = "redis://redis.internal:6379/0"

@@ -45,6 +45,8 @@ def configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        # Migrations narrate every step at INFO; commands say one summary line.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:
@@ -84,3 +86,5 @@ def register_commands(app: Flask) -> None:
     from giveaway import cli
 
     cli.init_app(app)
+    # After every area's commands are in: each runs inside the app context.
+    cli.run_in_app_context(app)

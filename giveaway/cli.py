@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
 
 from giveaway import db
 
@@ -30,8 +30,21 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(send_mail_command)
 
 
+def run_in_app_context(app: Flask) -> None:
+    """Run every command of the app in its app context.
+
+    The `giveaway` and `flask` groups push one themselves, but
+    `app.test_cli_runner()` and other callers of `app.cli` do not.
+    """
+    for command in app.cli.commands.values():
+        callback = command.callback
+        if callback is not None and not getattr(callback, "_giveaway_appcontext", False):
+            wrapped = with_appcontext(callback)
+            wrapped._giveaway_appcontext = True  # type: ignore[attr-defined]
+            command.callback = wrapped
+
+
 @click.command("init-db")
-@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the schema to the newest migration."""
     from giveaway import migrate
@@ -44,7 +57,6 @@ def init_db_command() -> None:
 
 
 @click.command("create-admin")
-@with_appcontext
 @click.argument("username")
 @click.option("--email", required=True, help="The administrator's email address.")
 @click.option(
@@ -71,7 +83,6 @@ def create_admin_command(username: str, email: str, password_file) -> None:  # t
 
 
 @click.command("import-roles")
-@with_appcontext
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
 @db.transactional
 def import_roles_command(file: Path) -> None:
@@ -106,7 +117,6 @@ def _read_text(file: Path) -> str:
 
 
 @click.command("demo")
-@with_appcontext
 @click.option("--reset/--no-reset", default=True, help="Start from an empty database.")
 def demo_command(reset: bool) -> None:
     """Build a demo database with realistic data and print how to sign in."""
@@ -118,7 +128,6 @@ def demo_command(reset: bool) -> None:
 
 
 @click.command("send-mail")
-@with_appcontext
 def send_mail_command() -> None:
     """Send the mail still waiting in the outbox (cron; safe on several hosts)."""
     from giveaway import mail
@@ -129,13 +138,16 @@ def send_mail_command() -> None:
 
 
 @click.command("make-migration", hidden=True)
-@with_appcontext
 @click.argument("message")
 def make_migration_command(message: str) -> None:
     """(Developers) autogenerate a migration from the models."""
     from giveaway import migrate
 
     migrate.revision(db.engine(), message)
+
+
+class SettingsRefused(NoAppException):
+    """The settings stop the app from starting (shown without a traceback)."""
 
 
 def create_app_for_cli() -> Flask:
@@ -145,11 +157,35 @@ def create_app_for_cli() -> Flask:
     try:
         return create_app()
     except SettingsError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        raise SettingsRefused(str(exc)) from None
 
 
-main = FlaskGroup(
+class GiveawayGroup(FlaskGroup):
+    """`giveaway`: bad settings end a command with the reason and status 1.
+
+    `giveaway --help` still lists the built-in commands, with the reason above.
+    """
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if click.Group.get_command(self, ctx, name) is None:
+            try:
+                ctx.ensure_object(ScriptInfo).load_app()
+            except NoAppException as exc:
+                click.echo(f"Error: {exc.format_message()}", err=True)
+                ctx.exit(1)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise click.ClickException(f"cannot reach the database: {reason}") from None
+
+
+main = GiveawayGroup(
     create_app=create_app_for_cli,
     help="The security-key giveaway portal.",
     set_debug_flag=False,

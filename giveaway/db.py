@@ -72,11 +72,22 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(
-        app.config["DATABASE_URL"],
-        echo=app.config["DATABASE_ECHO"],
-        pool_size=app.config["DATABASE_POOL_SIZE"],
-    )
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from giveaway.settings import SettingsError
+
+    try:
+        engine = make_engine(
+            app.config["DATABASE_URL"],
+            echo=app.config["DATABASE_ECHO"],
+            pool_size=app.config["DATABASE_POOL_SIZE"],
+        )
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise SettingsError(
+            f"Refusing to start: DATABASE_URL is not a database URL SQLAlchemy understands "
+            f"({exc}). Examples: sqlite:////abs/path.db, "
+            "postgresql+psycopg://user@host/dbname"
+        ) from exc
     app.extensions["db.engine"] = engine
     app.extensions["db.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 

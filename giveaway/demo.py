@@ -86,7 +86,10 @@ def build(*, reset: bool = True) -> list[str]:
     else:
         migrate.upgrade(db.engine())
     session = db.session()
-    lines = ["Demo data is ready. Sign in at /account/login as:"]
+    from flask import current_app
+
+    login_url = current_app.config["BASE_URL"].rstrip("/") + "/account/login"
+    lines = [f"Demo data is ready. Sign in at {login_url} as:"]
     for step in STEPS:
         lines.extend(step(session))
         session.flush()

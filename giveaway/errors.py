@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +89,18 @@ def init_app(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)
 
-    _ = (InternalServerError, ServiceUnavailable)
-
 
 def _retry_after(error: HTTPException) -> int:
-    response = error.get_response()
-    value = response.headers.get("Retry-After")
+    """Seconds until the breached rate limit lets requests through again."""
+    from giveaway.extensions import limiter
+
+    try:
+        current = limiter.current_limit
+    except Exception:  # noqa: BLE001 - the storage may be down; a guess will do
+        current = None
+    if current is not None:
+        return max(1, math.ceil(current.reset_at - time.time()))
+    value = error.get_response().headers.get("Retry-After")
     try:
         return max(1, int(value)) if value else 60
     except ValueError:

@@ -53,7 +53,7 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        if request.endpoint and not request.endpoint.endswith("static"):
+        if not (request.endpoint or "").endswith("static"):
             # Pages can show codes and personal data: never keep them in caches.
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -20,10 +20,20 @@ def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config.from_pyfile(str(DEFAULTS_FILE))
     settings_file = os.environ.get("GIVEAWAY_SETTINGS")
     if settings_file:
-        app.config.from_pyfile(os.path.abspath(settings_file))
+        path = os.path.abspath(settings_file)
+        if not os.path.isfile(path):
+            raise SettingsError(
+                f"GIVEAWAY_SETTINGS names {settings_file!r}, which is not a file ({path})."
+            )
+        app.config.from_pyfile(path)
     app.config.from_prefixed_env("GIVEAWAY")
     if overrides:
         app.config.update(overrides)
+    # GIVEAWAY_* values are parsed as JSON: an all-digit key would become a number.
+    if app.config.get("SECRET_KEY") is not None and not isinstance(
+        app.config["SECRET_KEY"], str | bytes
+    ):
+        app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
     if not app.config["DATABASE_URL"]:
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(
@@ -42,9 +52,11 @@ def check(app: Flask) -> None:
     """Refuse settings that are unsafe in production."""
     if app.debug or app.testing:
         return
-    if app.config["SECRET_KEY"] in ("", DEFAULT_SECRET_KEY):
+    secret_key = str(app.config.get("SECRET_KEY") or "")
+    # The example production file's placeholder starts with "change-me".
+    if secret_key in ("", DEFAULT_SECRET_KEY) or secret_key.startswith("change-me"):
         raise SettingsError(
-            "Refusing to start: SECRET_KEY is the development default. Set "
+            "Refusing to start: SECRET_KEY is the development default (or a placeholder). Set "
             "GIVEAWAY_SECRET_KEY (or SECRET_KEY in the file named by GIVEAWAY_SETTINGS) "
             "to a long random value, e.g. the output of "
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'. "

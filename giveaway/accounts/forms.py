@@ -8,12 +8,18 @@ from wtforms.validators import DataRequired, EqualTo, Length
 class RegisterForm(FlaskForm):
     username = StringField(
         "Username",
-        validators=[DataRequired("Choose a username."), Length(max=50)],
+        validators=[
+            DataRequired("Choose a username."),
+            Length(max=50, message="Use at most 50 characters."),
+        ],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     email = EmailField(
         "Email address",
-        validators=[DataRequired("Enter your email address."), Length(max=254)],
+        validators=[
+            DataRequired("Enter your email address."),
+            Length(max=254, message="Use at most 254 characters."),
+        ],
         render_kw={"autocomplete": "email"},
     )
     password = PasswordField(

@@ -34,12 +34,20 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def problems(password: str, *, username: str = "", email: str = "") -> list[str]:
-    """Every reason `password` is not acceptable (empty when it is fine)."""
+def too_short_message() -> str:
+    return f"Use at least {current_app.config['PASSWORD_MIN_LENGTH']} characters."
+
+
+def problems(
+    password: str, *, username: str = "", email: str = "", check_breach: bool = True
+) -> list[str]:
+    """Every reason `password` is not acceptable (empty when it is fine).
+
+    The breach check runs last and only for a password that passes the rest.
+    """
     found = []
-    min_length = current_app.config["PASSWORD_MIN_LENGTH"]
-    if len(password) < min_length:
-        found.append(f"Use at least {min_length} characters.")
+    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
+        found.append(too_short_message())
     if len(password) > MAX_LENGTH:
         found.append(f"Use at most {MAX_LENGTH} characters.")
     lowered = password.lower()
@@ -47,7 +55,7 @@ def problems(password: str, *, username: str = "", email: str = "") -> list[str]
         found.append("Your password cannot be your username.")
     if email and lowered == email.lower():
         found.append("Your password cannot be your email address.")
-    if not found and is_breached(password):
+    if not found and check_breach and is_breached(password):
         found.append(
             "This password has appeared in a data breach and is known to attackers. "
             "Please choose a different one."

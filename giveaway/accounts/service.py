@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from giveaway import clock, mail
@@ -58,22 +59,40 @@ def check_username(session: Session, username: str, problems: Problems) -> None:
         problems.add("username", "This username is taken. Please choose another one.")
 
 
+def registration_problems(
+    session: Session, username: str, email: str, password: str, *, check_breach: bool = True
+) -> tuple[Problems, str]:
+    """Every rule a registration breaks, and the normalised email address."""
+    problems = Problems()
+    username = username.strip()
+    if username:
+        check_username(session, username, problems)
+    if email.strip():
+        try:
+            email = normalize_email(email)
+        except ValueError as exc:
+            problems.add("email", f"This email address is not valid: {exc}")
+        else:
+            if by_email(session, email) is not None:
+                problems.add("email", "An account already uses this email address.")
+    if password:
+        for message in passwords.problems(
+            password, username=username, email=email, check_breach=check_breach
+        ):
+            problems.add("password", message)
+    return problems, email
+
+
 def register(
     session: Session, username: str, email: str, password: str, *, send_mail: bool = True
 ) -> User:
     """Create an account after checking every rule; raises Problems."""
-    problems = Problems()
     username = username.strip()
-    check_username(session, username, problems)
-    try:
-        email = normalize_email(email)
-    except ValueError as exc:
-        problems.add("email", f"This email address is not valid: {exc}")
-    else:
-        if by_email(session, email) is not None:
-            problems.add("email", "An account already uses this email address.")
-    for message in passwords.problems(password, username=username, email=email):
-        problems.add("password", message)
+    problems, email = registration_problems(session, username, email, password)
+    if not username:
+        problems.add("username", USERNAME_RULE)
+    if not password:
+        problems.add("password", passwords.too_short_message())
     if problems:
         raise problems
     user = User(
@@ -83,8 +102,20 @@ def register(
         password_changed_at=clock.now(),
         created_at=clock.now(),
     )
+    # Two registrations racing for one name both pass the checks above; the
+    # unique indexes decide, and the loser gets the same message as above.
+    # (A rollback, not a savepoint: pysqlite's savepoints would commit early.
+    # Registration is the first write of its unit of work.)
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        if by_username(session, username) is not None:
+            problems.add("username", "This username is taken. Please choose another one.")
+        else:
+            problems.add("email", "An account already uses this email address.")
+        raise problems from None
     events.record(session, "account:created", user)
     if send_mail:
         send_verification(user)

@@ -12,8 +12,9 @@ import enum
 import hashlib
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
+from giveaway import clock
 from giveaway.accounts.models import User
 
 
@@ -31,8 +32,17 @@ class TokenError(Exception):
         self.message = message
 
 
+class _ClockSigner(TimestampSigner):
+    """Signs and checks ages with the portal's clock, so tests can move time."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"giveaway.{purpose}")
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=f"giveaway.{purpose}", signer=_ClockSigner
+    )
 
 
 def _max_age(purpose: Purpose) -> int:

@@ -34,9 +34,16 @@ def _limit(setting: str):  # type: ignore[no-untyped-def]
     return limiter.limit(lambda: current_app.config[setting], methods=["POST"])
 
 
-def _apply(form, problems: service.Problems) -> None:  # type: ignore[no-untyped-def]
+def _apply(form, problems: service.Problems, *, only_quiet_fields: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Show the service's messages on the form's fields.
+
+    With `only_quiet_fields`, fields that already have a message keep just that one.
+    """
     for name, messages in problems.fields.items():
-        getattr(form, name).errors = list(getattr(form, name).errors) + messages
+        field = getattr(form, name)
+        if only_quiet_fields and field.errors:
+            continue
+        field.errors = list(field.errors) + messages
 
 
 def start_session(user: User) -> None:
@@ -70,6 +77,16 @@ def register():  # type: ignore[no-untyped-def]
                     "success",
                 )
                 return redirect(url_for("accounts.account"))
+        else:
+            # Report every broken rule at once, not one per attempt.
+            problems, _ = service.registration_problems(
+                db.session(),
+                form.username.data or "",
+                form.email.data or "",
+                form.password.data or "",
+                check_breach=False,
+            )
+            _apply(form, problems, only_quiet_fields=True)
         status = 400
     return render_template("accounts/register.html", form=form), status
 
@@ -146,6 +163,7 @@ def verify_email(token: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/password")
 @login_required
+@_limit("RATELIMIT_LOGIN")  # it checks the current password: a guessing surface too
 def change_password():  # type: ignore[no-untyped-def]
     from giveaway.accounts import passwords
 

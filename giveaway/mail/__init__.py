@@ -31,7 +31,14 @@ RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360)]
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["mail.transport"] = transport_from_url(app.config["MAIL_URL"])
+    from giveaway.settings import SettingsError
+
+    try:
+        app.extensions["mail.transport"] = transport_from_url(
+            app.config["MAIL_URL"], timeout=float(app.config["MAIL_TIMEOUT"])
+        )
+    except ValueError as exc:
+        raise SettingsError(f"Refusing to start: {exc}") from exc
 
 
 def transport() -> Transport:
@@ -52,9 +59,20 @@ def build(to: str, template: str, **context: object) -> EmailMessage:
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
     message["Message-ID"] = make_msgid(domain="giveaway.local")
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    message.set_content(text, cte=_transfer_encoding(text))
+    message.add_alternative(html, subtype="html", cte=_transfer_encoding(html))
     return message
+
+
+def _transfer_encoding(body: str) -> str | None:
+    """7bit for plain ASCII, so a link stays whole on its line in the .eml file.
+
+    (quoted-printable would break it with "=" every 76 characters.) RFC 5322
+    allows lines of up to 998 characters; anything else gets the library's choice.
+    """
+    if body.isascii() and all(len(line) <= 998 for line in body.splitlines()):
+        return "7bit"
+    return None
 
 
 def send(to: str, template: str, **context: object) -> EmailMessage:

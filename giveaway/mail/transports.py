@@ -12,7 +12,7 @@ import uuid
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -90,23 +90,47 @@ class ConsoleTransport:
         stream.flush()
 
 
-def transport_from_url(url: str) -> Transport:
+def transport_from_url(url: str, *, timeout: float = 10.0) -> Transport:
+    """The transport MAIL_URL names; ValueError with the reason when it is not understood.
+
+    smtp://user:password@host:port sends with STARTTLS when the server offers it;
+    query parameters: tls=required (refuse to send without STARTTLS) or tls=off,
+    cafile=/path/to/ca.pem (trust this certificate authority, e.g. a private one),
+    timeout=SECONDS. smtps:// uses TLS from the first byte (port 465).
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("smtp", "smtps"):
-        from urllib.parse import parse_qs
-
         query = parse_qs(parts.query)
+        unknown = sorted(set(query) - {"tls", "cafile", "timeout"})
+        if unknown:
+            raise ValueError(f"MAIL_URL has unknown parameters: {', '.join(unknown)}")
+        starttls = query.get("tls", ["auto"])[0]
+        if starttls not in ("auto", "required", "off"):
+            raise ValueError("MAIL_URL tls= must be auto, required or off")
+        cafile = query.get("cafile", [None])[0]
+        try:
+            context = ssl.create_default_context(cafile=cafile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"MAIL_URL cafile {cafile!r} cannot be read: {exc}") from exc
+        try:
+            seconds = float(query.get("timeout", [timeout])[0])
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"MAIL_URL is not understood: {exc}") from exc
         return SMTPTransport(
             parts.hostname or "localhost",
-            parts.port or (465 if scheme == "smtps" else 25),
+            port or (465 if scheme == "smtps" else 25),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             implicit_tls=scheme == "smtps",
-            starttls=query.get("tls", ["auto"])[0],
-            timeout=float(query.get("timeout", ["10"])[0]),
+            starttls=starttls,
+            timeout=seconds,
+            ssl_context=context,
         )
     if scheme == "file":
+        if not parts.path:
+            raise ValueError(f"MAIL_URL {url!r} names no directory: use file:///absolute/dir")
         return FileTransport(unquote(parts.path))
     if scheme == "console":
         return ConsoleTransport()

@@ -130,6 +130,8 @@ def import_roles(session: Session, text: str | Iterable[str]) -> ImportReport:
     # Usernames and emails must agree with existing accounts and with each other.
     users: dict[str, User] = {}
     email_owner: dict[str, str] = {}
+    # A new account's email, as first given (with its line): later rows must agree.
+    new_emails: dict[str, tuple[str, int]] = {}
     for row in rows:
         uname = row.username.lower()
         email = row.email.lower()
@@ -140,6 +142,17 @@ def import_roles(session: Session, text: str | Iterable[str]) -> ImportReport:
                 report.errors.append(
                     RowError(
                         row.line, f"{row.username} has the email {user.email}, not {row.email}"
+                    )
+                )
+                continue
+        else:
+            first = new_emails.setdefault(uname, (email, row.line))
+            if first[0] != email:
+                report.errors.append(
+                    RowError(
+                        row.line,
+                        f"{row.username} is given the email {first[0]} on line {first[1]} "
+                        f"and {row.email} here",
                     )
                 )
                 continue
