@@ -4,5 +4,16 @@ from giveaway.accounts.models import User
 from giveaway.db import Base
 from giveaway.events.models import Event
 from giveaway.projects.models import Project, Role, RoleName
+from giveaway.twofactor.models import RecoveryCode, UsedChallenge, WebAuthnCredential
 
-__all__ = ["Base", "Event", "Project", "Role", "RoleName", "User"]
+__all__ = [
+    "Base",
+    "Event",
+    "Project",
+    "RecoveryCode",
+    "Role",
+    "RoleName",
+    "UsedChallenge",
+    "User",
+    "WebAuthnCredential",
+]
