@@ -71,6 +71,14 @@ def _json_body() -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _show(form: Any, exc: service.TwoFactorError) -> None:
+    """A rule's message beside its field, or at the top of the page."""
+    if exc.field and hasattr(form, exc.field):
+        getattr(form, exc.field).errors = [exc.message]
+    else:
+        flash(exc.message, "error")
+
+
 def _user():  # type: ignore[no-untyped-def]
     return current_user._get_current_object()
 
@@ -153,7 +161,7 @@ def remove_key(key_id: int):  # type: ignore[no-untyped-def]
         try:
             key = service.remove_key(db.session(), _user(), key_id, form.password.data)
         except service.TwoFactorError as exc:
-            form.password.errors = [exc.message]
+            _show(form, exc)
         else:
             flash(f'The security key "{key.label}" is removed.', "success")
             return redirect(url_for("twofactor.security"))
@@ -215,7 +223,7 @@ def totp_remove():  # type: ignore[no-untyped-def]
         try:
             service.remove_totp(db.session(), _user(), form.password.data)
         except service.TwoFactorError as exc:
-            form.password.errors = [exc.message]
+            _show(form, exc)
         else:
             flash("The authenticator app is removed from your account.", "success")
             return redirect(url_for("twofactor.security"))

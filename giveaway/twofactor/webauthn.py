@@ -22,10 +22,10 @@ from webauthn import (
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.parse_attestation_object import parse_attestation_object
 from webauthn.helpers.parse_authentication_credential_json import (
     parse_authentication_credential_json,
 )
-from webauthn.helpers.parse_authenticator_data import parse_authenticator_data
 from webauthn.helpers.parse_client_data_json import parse_client_data_json
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
@@ -210,7 +210,7 @@ def verify_registration(credential: Any, challenge: bytes) -> NewKey:
         )
     except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
         raise CeremonyError(_reason(exc, "registered")) from exc
-    auth_data = parse_authenticator_data(_auth_data(verified))
+    flags = parse_attestation_object(verified.attestation_object).auth_data.flags
     transports = response.get("transports")
     return NewKey(
         credential_id=verified.credential_id,
@@ -220,15 +220,9 @@ def verify_registration(credential: Any, challenge: bytes) -> NewKey:
         transports=[t for t in transports if isinstance(t, str)][:8]
         if isinstance(transports, list)
         else [],
-        backup_eligible=bool(auth_data.flags.be),
-        backup_state=bool(auth_data.flags.bs),
+        backup_eligible=bool(flags.be),
+        backup_state=bool(flags.bs),
     )
-
-
-def _auth_data(verified: Any) -> bytes:
-    from webauthn.helpers.parse_attestation_object import parse_attestation_object
-
-    return parse_attestation_object(verified.attestation_object).auth_data
 
 
 def verify_authentication(credential: Any, challenge: bytes, *, public_key: bytes) -> Assertion:
