@@ -134,7 +134,9 @@ def events_of(app: Flask, kind: str) -> list:
     from giveaway.events.models import Event
 
     with app.app_context():
-        return list(db.session().scalars(select(Event).where(Event.kind == kind)))
+        found = list(db.session().scalars(select(Event).where(Event.kind == kind)))
+        db.session().expunge_all()
+        return found
 
 
 def reload_user(app: Flask, username: str):  # type: ignore[no-untyped-def]
