@@ -21,6 +21,7 @@ def app(tmp_path: Path, sqlite_template: Path, request: pytest.FixtureRequest) -
         "WEBAUTHN_RP_ID": "localhost",
         "WEBAUTHN_ORIGIN": ORIGIN,
         "RATELIMIT_TWOFACTOR": "1000/minute",
+        "RATELIMIT_LOGIN": "1000/minute",
     }
     marker = request.node.get_closest_marker("config")
     if marker:
