@@ -203,10 +203,13 @@ def consume_challenge(session: Session, challenge: bytes) -> bool:
             return False
         session.execute(insert(UsedChallenge).values(**values))
         return True
-    result = session.execute(
-        dialect_insert(UsedChallenge).values(**values).on_conflict_do_nothing()
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    inserted = session.execute(
+        dialect_insert(UsedChallenge)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(UsedChallenge.digest)
+    ).scalar()
+    return inserted is not None
 
 
 # --- security keys ------------------------------------------------------------------
