@@ -68,3 +68,5 @@ RECOVERY_CODES_LOW = 2  # warn when this many or fewer are left
 # Attempts at the second step of a sign-in, and at 2FA changes that check a
 # code or password: per user and per IP address.
 RATELIMIT_TWOFACTOR = "10/minute;50/hour"
+# Fetching security-key options (pages do it on load): per user and per IP.
+RATELIMIT_TWOFACTOR_OPTIONS = "60/minute;600/hour"

@@ -24,7 +24,8 @@ def generate(count: int) -> list[str]:
 
 
 def normalize(code: str) -> str:
-    return _SEPARATORS.sub("", code or "").lower()
+    """Lower case without separators; 0 and 1 (not in base32) read as o and l."""
+    return _SEPARATORS.sub("", code or "").lower().replace("0", "o").replace("1", "l")
 
 
 def digest(code: str) -> str:

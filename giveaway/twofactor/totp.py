@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import io
 import re
 from datetime import datetime
 
@@ -65,8 +66,10 @@ def provisioning_uri(secret: str, account_name: str, issuer: str) -> str:
 
 def qr_data_uri(uri: str) -> str:
     """The otpauth:// URI as an SVG QR code in a data: URI (the CSP allows img data:)."""
-    svg = segno.make(uri, error="m").svg_inline(scale=5, border=2)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    buffer = io.BytesIO()
+    # A standalone SVG (with its namespace): an <img> will not draw one without.
+    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def grouped(secret: str) -> str:

@@ -56,6 +56,19 @@ signin_limit_ip = limiter.shared_limit(_limit_value, scope="2fa-signin-ip", meth
 signin_limit_user = limiter.shared_limit(
     _limit_value, scope="2fa-signin-user", key_func=_pending_user_key, methods=["POST"]
 )
+# Fetching ceremony options checks nothing secret (pages fetch them on load):
+# a looser limit of its own, so reloading a page does not eat the attempts.
+options_limit_ip = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_TWOFACTOR_OPTIONS"],
+    scope="2fa-options-ip",
+    methods=["POST"],
+)
+options_limit_user = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_TWOFACTOR_OPTIONS"],
+    scope="2fa-options-user",
+    key_func=lambda: _pending_user_key() if signin.pending_user_id() else _current_user_key(),
+    methods=["POST"],
+)
 # Changes that check a password or a code, per user.
 manage_limit = limiter.shared_limit(
     _limit_value, scope="2fa-manage", key_func=_current_user_key, methods=["POST"]
@@ -113,7 +126,8 @@ def security():  # type: ignore[no-untyped-def]
 
 @bp.post("/security/webauthn/options")
 @login_required
-@manage_limit
+@options_limit_ip
+@options_limit_user
 def register_options():  # type: ignore[no-untyped-def]
     user = _user()
     try:
@@ -323,8 +337,8 @@ def challenge():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/login/2fa/webauthn/options")
-@signin_limit_ip
-@signin_limit_user
+@options_limit_ip
+@options_limit_user
 def signin_options():  # type: ignore[no-untyped-def]
     pending = _pending()
     if pending is None:

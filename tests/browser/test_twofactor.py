@@ -108,6 +108,8 @@ def test_totp_setup_and_sign_in(page, live_server):
     page.click("a:has-text('Set up an authenticator app')")
     secret = page.locator("[data-totp-secret]").inner_text().replace(" ", "")
     assert page.locator("img.qr").get_attribute("src").startswith("data:image/svg+xml;base64,")
+    # The QR code is drawn (the CSP allows data: images).
+    assert page.locator("img.qr").evaluate("img => img.complete && img.naturalWidth") > 100
     page.fill("#code", pyotp.TOTP(secret).now())
     page.click("button:has-text('Turn on')")
     page.wait_for_url("**/account/security/recovery-codes")
