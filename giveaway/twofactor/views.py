@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from giveaway import db
 from giveaway.accounts.forms import ResendVerificationForm
 from giveaway.extensions import limiter
+from giveaway.security import safe_next
 from giveaway.twofactor import challenges, service, signin, totp
 from giveaway.twofactor.forms import (
     PasswordConfirmForm,
@@ -163,6 +164,9 @@ def register_key():  # type: ignore[no-untyped-def]
     target = url_for("twofactor.security")
     if first and not service.has_recovery_codes(s, user):
         target = url_for("twofactor.recovery_codes")
+    # Pages that embed the key box (a setup walkthrough) say where to go next.
+    nxt = body.get("next")
+    target = safe_next(nxt if isinstance(nxt, str) else None, target)
     return jsonify({"ok": True, "redirect": target})
 
 
@@ -342,6 +346,7 @@ def challenge():  # type: ignore[no-untyped-def]
 def signin_options():  # type: ignore[no-untyped-def]
     pending = _pending()
     if pending is None:
+        flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
         return _json_error(
             "Your sign-in took too long. Please sign in again.",
             401,

@@ -2,7 +2,8 @@
  * Security keys (WebAuthn) for the account security page and the 2FA sign-in.
  *
  * No inline script (the CSP forbids it): each box is a [data-webauthn] element
- * with the URLs and the CSRF token in data- attributes. Options are fetched
+ * with the URLs and the CSRF token in data- attributes (and optionally
+ * data-next: where to go once a key is registered). Options are fetched
  * ahead of time, so that navigator.credentials.* runs directly in the click
  * handler (some browsers refuse it outside a user gesture).
  */
@@ -172,6 +173,7 @@
       say(MESSAGES.checking);
       var body = { credential: credentialJSON(credential) };
       if (labelInput) body.label = labelInput.value;
+      if (box.getAttribute("data-next")) body.next = box.getAttribute("data-next");
       return postJSON(verifyUrl, csrf, body).then(function (data) {
         if (data.ok && data.redirect) {
           say("Done.", "ok");

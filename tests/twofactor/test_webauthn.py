@@ -254,3 +254,16 @@ def test_cannot_remove_another_users_key(app, flow, alice, authenticator):
     assert "no such security key" in response.get_data(as_text=True)
     with app.app_context():
         assert service.key_count(db.session(), reload_user(app, "alice")) == 1
+
+
+def test_embedding_pages_choose_where_to_go_next(app, flow, alice, authenticator):
+    flow.password("alice")
+    options = flow.register_options().get_json()
+    body = {"label": "K", "credential": authenticator.create(options), "next": "/giveaway/setup"}
+    response = flow.post_json("/account/security/webauthn/register", body, "/account/security")
+    assert response.get_json()["redirect"] == "/giveaway/setup"
+    options = flow.register_options().get_json()
+    other = SoftwareAuthenticator(ORIGIN)
+    body = {"label": "L", "credential": other.create(options), "next": "https://evil.example/"}
+    response = flow.post_json("/account/security/webauthn/register", body, "/account/security")
+    assert response.get_json()["redirect"] == "/account/security"

@@ -89,8 +89,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_users_webauthn_user_handle", table_name="users")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("webauthn_user_handle")
+    # Plain DROP COLUMN (SQLite 3.35+): no rebuild of users, as above.
+    op.drop_column("users", "webauthn_user_handle")
 
     with op.batch_alter_table("webauthn_credentials", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webauthn_credentials_user_id"))
