@@ -267,3 +267,19 @@ def test_embedding_pages_choose_where_to_go_next(app, flow, alice, authenticator
     body = {"label": "L", "credential": other.create(options), "next": "https://evil.example/"}
     response = flow.post_json("/account/security/webauthn/register", body, "/account/security")
     assert response.get_json()["redirect"] == "/account/security"
+
+
+def test_pages_need_no_inline_script_and_explain_javascript(app, flow, alice):
+    flow.password("alice")
+    response = flow.client.get("/account/security")
+    html = response.get_data(as_text=True)
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert '<script src="/static/js/webauthn.js" defer></script>' in html
+    assert html.count("<script") == 1
+    assert "<noscript>" in html and "needs JavaScript" in html
+    assert 'data-options-url="/account/security/webauthn/options"' in html
+    script = flow.client.get("/static/js/webauthn.js")
+    assert script.status_code == 200
+    script.close()
+    # Linked from the account page and the navigation.
+    assert 'href="/account/security"' in flow.client.get("/account/").get_data(as_text=True)
