@@ -54,3 +54,22 @@ PROXY_FIX_HOPS = 0
 PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
 
 WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
+
+# Two-factor authentication. The WebAuthn relying party comes from here, never
+# from the request: RP id is the site's domain (no scheme, no port), the
+# origin is the exact scheme://host[:port] browsers show.
+WEBAUTHN_RP_ID = "localhost"
+WEBAUTHN_RP_NAME = "Security Key Giveaway"
+WEBAUTHN_ORIGIN = "http://localhost:5000"
+WEBAUTHN_TIMEOUT_MS = 120000  # how long the browser waits for a key
+WEBAUTHN_CHALLENGE_TTL = 300  # seconds a challenge stays valid
+# After the password, how long the second step of a sign-in may take.
+TWOFACTOR_PENDING_TTL = 300
+TOTP_ISSUER = ""  # the name shown in authenticator apps; empty means SITE_NAME
+RECOVERY_CODE_COUNT = 10
+RECOVERY_CODES_LOW = 2  # warn when this many or fewer are left
+# Attempts at the second step of a sign-in, and at 2FA changes that check a
+# code or password: per user and per IP address.
+RATELIMIT_TWOFACTOR = "10/minute;50/hour"
+# Fetching security-key options (pages do it on load): per user and per IP.
+RATELIMIT_TWOFACTOR_OPTIONS = "60/minute;600/hour"

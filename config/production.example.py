@@ -8,3 +8,7 @@ BASE_URL = "https://giveaway.index.example"
 RATELIMIT_STORAGE_URI = "redis://redis.internal:6379/0"
 PROXY_FIX_HOPS = 1
 SESSION_COOKIE_SECURE = True
+# Security keys are bound to this domain and origin: change them only with a
+# plan, as keys registered under an old RP id stop working.
+WEBAUTHN_RP_ID = "giveaway.index.example"
+WEBAUTHN_ORIGIN = "https://giveaway.index.example"

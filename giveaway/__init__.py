@@ -17,6 +17,7 @@ BLUEPRINTS = (
     "giveaway.main.views",
     "giveaway.accounts.views",
     "giveaway.admin.views",
+    "giveaway.twofactor.views",
 )
 
 

@@ -5,5 +5,17 @@ from giveaway.db import Base
 from giveaway.events.models import Event
 from giveaway.mail.models import OutboxMessage
 from giveaway.projects.models import Project, Role, RoleName
+from giveaway.twofactor.models import RecoveryCode, UsedChallenge, WebAuthnCredential
 
-__all__ = ["Base", "Event", "OutboxMessage", "Project", "Role", "RoleName", "User"]
+__all__ = [
+    "Base",
+    "Event",
+    "OutboxMessage",
+    "Project",
+    "RecoveryCode",
+    "Role",
+    "RoleName",
+    "UsedChallenge",
+    "User",
+    "WebAuthnCredential",
+]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, func
+from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from giveaway import clock
@@ -29,6 +29,8 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     # The first time any 2FA method was enabled; kept forever, never cleared.
     first_2fa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # WebAuthn user handle: random bytes, never the username or email.
+    webauthn_user_handle: Mapped[bytes | None] = mapped_column(LargeBinary(64))
 
     # Flask-Login's interface.
     is_authenticated = True

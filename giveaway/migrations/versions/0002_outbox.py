@@ -1,6 +1,6 @@
 """the mail outbox
 
-Revision ID: 0005_outbox
+Revision ID: 0002_outbox
 Revises: 0001
 Create Date: 2026-11-21 06:10:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import giveaway.db
 
-revision: str = "0005_outbox"
+revision: str = "0002_outbox"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

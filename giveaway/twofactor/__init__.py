@@ -1,0 +1,1 @@
+"""Two-factor authentication: security keys (WebAuthn), TOTP, recovery codes."""

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+_CODE_ATTRS = {
+    "autocomplete": "one-time-code",
+    "inputmode": "numeric",
+    "autocapitalize": "none",
+    "spellcheck": "false",
+}
+
+
+class PasswordConfirmForm(FlaskForm):
+    """Removing a method asks for the password again."""
+
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password to confirm."), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class TotpConfirmForm(FlaskForm):
+    code = StringField(
+        "Code from the app",
+        validators=[DataRequired("Enter the six-digit code from the app."), Length(max=16)],
+        render_kw=_CODE_ATTRS,
+    )
+
+
+class RecoveryGenerateForm(FlaskForm):
+    """The password is asked only when codes already exist (replacing them)."""
+
+    password = PasswordField(
+        "Your password",
+        validators=[Optional(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class SignInTotpForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[DataRequired("Enter the six-digit code from your app."), Length(max=16)],
+        render_kw=_CODE_ATTRS,
+    )
+
+
+class SignInRecoveryForm(FlaskForm):
+    recovery_code = StringField(
+        "Recovery code",
+        validators=[DataRequired("Enter one of your recovery codes."), Length(max=64)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )

@@ -1,0 +1,431 @@
+"""Account security (adding and removing 2FA methods) and the 2FA step of sign-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
+
+from giveaway import db
+from giveaway.accounts.forms import ResendVerificationForm
+from giveaway.extensions import limiter
+from giveaway.security import safe_next
+from giveaway.twofactor import challenges, service, signin, totp
+from giveaway.twofactor.forms import (
+    PasswordConfirmForm,
+    RecoveryGenerateForm,
+    SignInRecoveryForm,
+    SignInTotpForm,
+    TotpConfirmForm,
+)
+
+bp = Blueprint("twofactor", __name__, url_prefix="/account")
+
+TOTP_PENDING = "twofactor.totp_pending"
+
+
+def _limit_value() -> str:
+    return current_app.config["RATELIMIT_TWOFACTOR"]
+
+
+def _pending_user_key() -> str:
+    uid = signin.pending_user_id()
+    return f"2fa-user:{uid}" if uid is not None else f"2fa-nobody:{get_remote_address()}"
+
+
+def _current_user_key() -> str:
+    if current_user.is_authenticated:
+        return f"2fa-manage:{current_user.id}"
+    return f"2fa-manage-anon:{get_remote_address()}"
+
+
+# The second step of sign-in: per IP address and per user, across its forms.
+signin_limit_ip = limiter.shared_limit(_limit_value, scope="2fa-signin-ip", methods=["POST"])
+signin_limit_user = limiter.shared_limit(
+    _limit_value, scope="2fa-signin-user", key_func=_pending_user_key, methods=["POST"]
+)
+# Fetching ceremony options checks nothing secret (pages fetch them on load):
+# a looser limit of its own, so reloading a page does not eat the attempts.
+options_limit_ip = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_TWOFACTOR_OPTIONS"],
+    scope="2fa-options-ip",
+    methods=["POST"],
+)
+options_limit_user = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_TWOFACTOR_OPTIONS"],
+    scope="2fa-options-user",
+    key_func=lambda: _pending_user_key() if signin.pending_user_id() else _current_user_key(),
+    methods=["POST"],
+)
+# Changes that check a password or a code, per user.
+manage_limit = limiter.shared_limit(
+    _limit_value, scope="2fa-manage", key_func=_current_user_key, methods=["POST"]
+)
+
+
+def _json_error(message: str, status: int = 400, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": message, **extra}), status
+
+
+def _json_body() -> dict[str, Any] | None:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
+def _show(form: Any, exc: service.TwoFactorError) -> None:
+    """A rule's message beside its field, or at the top of the page."""
+    if exc.field and hasattr(form, exc.field):
+        getattr(form, exc.field).errors = [exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+def _user():  # type: ignore[no-untyped-def]
+    return current_user._get_current_object()
+
+
+# --- account security ------------------------------------------------------------
+
+
+def _security_page(status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
+    user = _user()
+    s = db.session()
+    credentials = service.keys(s, user)
+    return (
+        render_template(
+            "twofactor/security.html",
+            keys=credentials,
+            methods=service.methods(s, user),
+            codes_low=service.recovery_codes_low(s, user),
+            resend_form=ResendVerificationForm(),
+            remove_forms=forms.get("remove_forms")
+            or {key.id: PasswordConfirmForm(prefix=f"key{key.id}") for key in credentials},
+            totp_remove_form=forms.get("totp_remove_form") or PasswordConfirmForm(prefix="totp"),
+        ),
+        status,
+    )
+
+
+@bp.get("/security")
+@login_required
+def security():  # type: ignore[no-untyped-def]
+    return _security_page()
+
+
+@bp.post("/security/webauthn/options")
+@login_required
+@options_limit_ip
+@options_limit_user
+def register_options():  # type: ignore[no-untyped-def]
+    user = _user()
+    try:
+        options, challenge = service.registration_options(db.session(), user)
+    except service.TwoFactorError as exc:
+        return _json_error(exc.message, 403)
+    challenges.store(challenges.REGISTER, challenge, user.id)
+    return Response(options, mimetype="application/json")
+
+
+@bp.post("/security/webauthn/register")
+@login_required
+@manage_limit
+def register_key():  # type: ignore[no-untyped-def]
+    user = _user()
+    body = _json_body()
+    if body is None:
+        return _json_error("The browser's answer could not be read. Please try again.")
+    s = db.session()
+    # Check the name first: a bad name keeps the challenge for another try.
+    try:
+        service.require_verified_email(user)
+        service.check_label(s, user, body.get("label"))
+    except service.TwoFactorError as exc:
+        return _json_error(exc.message, field=exc.field)
+    first = not service.has_2fa(user)
+    try:
+        challenge = challenges.take(s, challenges.REGISTER, user.id)
+        key = service.add_key(s, user, body.get("label"), body.get("credential"), challenge)
+    except service.TwoFactorError as exc:
+        return _json_error(exc.message, field=exc.field)
+    flash(f'Your security key "{key.label}" is registered.', "success")
+    target = url_for("twofactor.security")
+    if first and not service.has_recovery_codes(s, user):
+        target = url_for("twofactor.recovery_codes")
+    # Pages that embed the key box (a setup walkthrough) say where to go next.
+    nxt = body.get("next")
+    target = safe_next(nxt if isinstance(nxt, str) else None, target)
+    return jsonify({"ok": True, "redirect": target})
+
+
+@bp.post("/security/webauthn/<int:key_id>/remove")
+@login_required
+@manage_limit
+def remove_key(key_id: int):  # type: ignore[no-untyped-def]
+    form = PasswordConfirmForm(prefix=f"key{key_id}")
+    if form.validate_on_submit():
+        try:
+            key = service.remove_key(db.session(), _user(), key_id, form.password.data)
+        except service.TwoFactorError as exc:
+            _show(form, exc)
+        else:
+            flash(f'The security key "{key.label}" is removed.', "success")
+            return redirect(url_for("twofactor.security"))
+    forms = {
+        k.id: PasswordConfirmForm(prefix=f"key{k.id}") for k in service.keys(db.session(), _user())
+    }
+    forms[key_id] = form
+    return _security_page(400, remove_forms=forms)
+
+
+@bp.route("/security/totp", methods=["GET", "POST"])
+@login_required
+@manage_limit
+def totp_setup():  # type: ignore[no-untyped-def]
+    user = _user()
+    if user.totp_secret:
+        flash("An authenticator app is already set up.", "info")
+        return redirect(url_for("twofactor.security"))
+    if not user.email_verified:
+        return redirect(url_for("twofactor.security"))
+    secret = session.get(TOTP_PENDING)
+    if not isinstance(secret, str):
+        secret = service.new_totp_secret(user)
+        session[TOTP_PENDING] = secret
+    form = TotpConfirmForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            first = not service.has_2fa(user)
+            try:
+                service.enable_totp(db.session(), user, secret, form.code.data)
+            except service.TwoFactorError as exc:
+                form.code.errors = [exc.message]
+            else:
+                session.pop(TOTP_PENDING, None)
+                flash("Your authenticator app is set up.", "success")
+                if first and not service.has_recovery_codes(db.session(), user):
+                    return redirect(url_for("twofactor.recovery_codes"))
+                return redirect(url_for("twofactor.security"))
+        status = 400
+    uri = totp.provisioning_uri(secret, user.username, service.totp_issuer())
+    return (
+        render_template(
+            "twofactor/totp_setup.html",
+            form=form,
+            qr=totp.qr_data_uri(uri),
+            secret=totp.grouped(secret),
+        ),
+        status,
+    )
+
+
+@bp.post("/security/totp/remove")
+@login_required
+@manage_limit
+def totp_remove():  # type: ignore[no-untyped-def]
+    form = PasswordConfirmForm(prefix="totp")
+    if form.validate_on_submit():
+        try:
+            service.remove_totp(db.session(), _user(), form.password.data)
+        except service.TwoFactorError as exc:
+            _show(form, exc)
+        else:
+            flash("The authenticator app is removed from your account.", "success")
+            return redirect(url_for("twofactor.security"))
+    return _security_page(400, totp_remove_form=form)
+
+
+@bp.route("/security/recovery-codes", methods=["GET", "POST"])
+@login_required
+@manage_limit
+def recovery_codes():  # type: ignore[no-untyped-def]
+    user = _user()
+    s = db.session()
+    form = RecoveryGenerateForm()
+    existing = service.recovery_codes_left(s, user) > 0
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                if existing:
+                    service.check_password(user, form.password.data or "")
+                codes = service.generate_recovery_codes(s, user)
+            except service.TwoFactorError as exc:
+                if exc.field == "password":
+                    form.password.errors = [
+                        "Enter your password to replace your recovery codes."
+                        if not form.password.data
+                        else exc.message
+                    ]
+                else:
+                    flash(exc.message, "error")
+            else:
+                return render_template("twofactor/recovery_codes_new.html", codes=codes)
+        status = 400
+    return (
+        render_template(
+            "twofactor/recovery_codes.html",
+            form=form,
+            left=service.recovery_codes_left(s, user),
+            low=service.recovery_codes_low(s, user),
+            existing=existing,
+            enabled=service.has_2fa(user),
+        ),
+        status,
+    )
+
+
+# --- the second step of sign-in ----------------------------------------------------------
+
+
+def _pending():  # type: ignore[no-untyped-def]
+    try:
+        return signin.load(db.session())
+    except signin.Expired:
+        return None
+
+
+def _expired_redirect():  # type: ignore[no-untyped-def]
+    flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
+    return redirect(url_for("accounts.login"))
+
+
+def _finish(pending: signin.Pending, method: str):  # type: ignore[no-untyped-def]
+    from giveaway.accounts import service as accounts_service
+    from giveaway.accounts.views import start_session
+
+    accounts_service.record_login(db.session(), pending.user, method=method)
+    start_session(pending.user)
+    flash(f"Signed in as {pending.user.username}.", "success")
+    return pending.next_url
+
+
+def _challenge_page(pending: signin.Pending, status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
+    s = db.session()
+    return (
+        render_template(
+            "twofactor/challenge.html",
+            user=pending.user,
+            has_keys=service.key_count(s, pending.user) > 0,
+            has_totp=bool(pending.user.totp_secret),
+            has_recovery=service.has_recovery_codes(s, pending.user),
+            totp_form=forms.get("totp_form") or SignInTotpForm(),
+            recovery_form=forms.get("recovery_form") or SignInRecoveryForm(),
+            show_recovery=forms.get("show_recovery", False),
+        ),
+        status,
+    )
+
+
+@bp.get("/login/2fa")
+def challenge():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    pending = _pending()
+    if pending is None:
+        return _expired_redirect()
+    return _challenge_page(pending)
+
+
+@bp.post("/login/2fa/webauthn/options")
+@options_limit_ip
+@options_limit_user
+def signin_options():  # type: ignore[no-untyped-def]
+    pending = _pending()
+    if pending is None:
+        flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
+        return _json_error(
+            "Your sign-in took too long. Please sign in again.",
+            401,
+            redirect=url_for("accounts.login"),
+        )
+    try:
+        options, challenge = service.authentication_options(db.session(), pending.user)
+    except service.TwoFactorError as exc:
+        return _json_error(exc.message)
+    challenges.store(challenges.SIGN_IN, challenge, pending.user.id)
+    return Response(options, mimetype="application/json")
+
+
+@bp.post("/login/2fa/webauthn")
+@signin_limit_ip
+@signin_limit_user
+def signin_webauthn():  # type: ignore[no-untyped-def]
+    pending = _pending()
+    if pending is None:
+        flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
+        return _json_error(
+            "Your sign-in took too long. Please sign in again.",
+            401,
+            redirect=url_for("accounts.login"),
+        )
+    body = _json_body()
+    if body is None:
+        return _json_error("The browser's answer could not be read. Please try again.")
+    s = db.session()
+    try:
+        challenge = challenges.take(s, challenges.SIGN_IN, pending.user.id)
+        service.verify_key_signin(s, pending.user, body.get("credential"), challenge)
+    except service.TwoFactorError as exc:
+        return _json_error(exc.message)
+    return jsonify({"ok": True, "redirect": _finish(pending, "webauthn")})
+
+
+@bp.post("/login/2fa/totp")
+@signin_limit_ip
+@signin_limit_user
+def signin_totp():  # type: ignore[no-untyped-def]
+    pending = _pending()
+    if pending is None:
+        return _expired_redirect()
+    form = SignInTotpForm()
+    if form.validate_on_submit():
+        if service.verify_totp(db.session(), pending.user, form.code.data):
+            return redirect(_finish(pending, "totp"))
+        form.code.errors = [
+            "That code is not right, or it was already used. Wait for the next code and try again."
+        ]
+    return _challenge_page(pending, 400, totp_form=form)
+
+
+@bp.post("/login/2fa/recovery")
+@signin_limit_ip
+@signin_limit_user
+def signin_recovery():  # type: ignore[no-untyped-def]
+    pending = _pending()
+    if pending is None:
+        return _expired_redirect()
+    form = SignInRecoveryForm()
+    if form.validate_on_submit():
+        if service.use_recovery_code(db.session(), pending.user, form.recovery_code.data):
+            user = pending.user
+            target = _finish(pending, "recovery_code")
+            left = service.recovery_codes_left(db.session(), user)
+            flash(
+                f"You used a recovery code; {left} left. If you lost your key or phone, "
+                "remove it and add a new one now.",
+                "warning",
+            )
+            low = left <= current_app.config["RECOVERY_CODES_LOW"]
+            return redirect(url_for("twofactor.security") if low else target)
+        form.recovery_code.errors = ["That recovery code is not right, or it was already used."]
+    return _challenge_page(pending, 400, recovery_form=form, show_recovery=True)
+
+
+@bp.post("/login/2fa/cancel")
+def signin_cancel():  # type: ignore[no-untyped-def]
+    signin.cancel()
+    return redirect(url_for("accounts.login"))

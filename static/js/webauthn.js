@@ -1,0 +1,240 @@
+/*
+ * Security keys (WebAuthn) for the account security page and the 2FA sign-in.
+ *
+ * No inline script (the CSP forbids it): each box is a [data-webauthn] element
+ * with the URLs and the CSRF token in data- attributes (and optionally
+ * data-next: where to go once a key is registered). Options are fetched
+ * ahead of time, so that navigator.credentials.* runs directly in the click
+ * handler (some browsers refuse it outside a user gesture).
+ */
+(function () {
+  "use strict";
+
+  var MESSAGES = {
+    unsupported:
+      "This browser cannot use security keys. Please use a current version of Firefox, Chrome, Edge or Safari" +
+      " with JavaScript turned on.",
+    cancelled:
+      "The security key request was cancelled or timed out. Insert your key, click the button again and touch the key.",
+    duplicate: "This security key is already registered to your account. Use another key.",
+    security: "The browser refused the request for this site's address. Open the portal at its usual address.",
+    network: "The portal could not be reached. Check your connection and try again.",
+    label: "Give the key a name first, so you can tell your keys apart.",
+    labelLong: "Use at most 64 characters for the name.",
+    waitingCreate: "Touch your security key now (it may blink).",
+    waitingGet: "Touch your security key now (it may blink).",
+    checking: "Checking…",
+    preparing: "Getting ready…",
+    ready: ""
+  };
+
+  function b64urlToBuffer(text) {
+    var base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (base64.length % 4) base64 += "=";
+    var binary = atob(base64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes.buffer;
+  }
+
+  function bufferToB64url(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var binary = "";
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function creationOptions(json) {
+    if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON) {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    }
+    var options = Object.assign({}, json);
+    options.challenge = b64urlToBuffer(json.challenge);
+    options.user = Object.assign({}, json.user, { id: b64urlToBuffer(json.user.id) });
+    options.excludeCredentials = (json.excludeCredentials || []).map(function (c) {
+      return Object.assign({}, c, { id: b64urlToBuffer(c.id) });
+    });
+    return options;
+  }
+
+  function requestOptions(json) {
+    if (window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON) {
+      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    }
+    var options = Object.assign({}, json);
+    options.challenge = b64urlToBuffer(json.challenge);
+    options.allowCredentials = (json.allowCredentials || []).map(function (c) {
+      return Object.assign({}, c, { id: b64urlToBuffer(c.id) });
+    });
+    return options;
+  }
+
+  function credentialJSON(credential) {
+    if (typeof credential.toJSON === "function") {
+      try {
+        return credential.toJSON();
+      } catch (e) {
+        /* fall through to the manual conversion */
+      }
+    }
+    var r = credential.response;
+    var response = { clientDataJSON: bufferToB64url(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = bufferToB64url(r.attestationObject);
+      response.transports = typeof r.getTransports === "function" ? r.getTransports() : [];
+    } else {
+      response.authenticatorData = bufferToB64url(r.authenticatorData);
+      response.signature = bufferToB64url(r.signature);
+      if (r.userHandle) response.userHandle = bufferToB64url(r.userHandle);
+    }
+    return {
+      id: credential.id,
+      rawId: bufferToB64url(credential.rawId),
+      type: credential.type,
+      response: response,
+      authenticatorAttachment: credential.authenticatorAttachment || null,
+      clientExtensionResults: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {}
+    };
+  }
+
+  function errorMessage(error) {
+    if (!error) return MESSAGES.cancelled;
+    if (error.name === "NotAllowedError" || error.name === "AbortError") return MESSAGES.cancelled;
+    if (error.name === "InvalidStateError") return MESSAGES.duplicate;
+    if (error.name === "SecurityError") return MESSAGES.security;
+    if (error.name === "NotSupportedError") return MESSAGES.unsupported;
+    return MESSAGES.cancelled;
+  }
+
+  function postJSON(url, csrf, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+      body: JSON.stringify(body || {})
+    }).then(function (response) {
+      return response
+        .json()
+        .catch(function () {
+          return { error: response.status === 429 ? "Too many attempts. Please wait a minute and try again." : MESSAGES.network };
+        })
+        .then(function (data) {
+          data = data || {};
+          data.status = response.status;
+          if (response.status === 429 && !data.error) data.error = "Too many attempts. Please wait a minute and try again.";
+          return data;
+        });
+    });
+  }
+
+  function setup(box) {
+    var mode = box.getAttribute("data-webauthn");
+    var button = box.querySelector("[data-webauthn-start]");
+    var status = box.querySelector("[data-webauthn-status]");
+    var labelInput = box.querySelector("[data-webauthn-label]");
+    var csrf = box.getAttribute("data-csrf");
+    var optionsUrl = box.getAttribute("data-options-url");
+    var verifyUrl = box.getAttribute("data-verify-url");
+    var options = null;
+    var busy = false;
+
+    function say(text, kind) {
+      status.textContent = text;
+      status.classList.toggle("is-error", kind === "error");
+      status.classList.toggle("is-ok", kind === "ok");
+    }
+
+    if (!window.PublicKeyCredential || !navigator.credentials) {
+      say(MESSAGES.unsupported, "error");
+      button.disabled = true;
+      return;
+    }
+
+    function prepare() {
+      options = null;
+      button.disabled = true;
+      return postJSON(optionsUrl, csrf, {})
+        .then(function (data) {
+          if (data.error) {
+            if (data.redirect) window.location.assign(data.redirect);
+            say(data.error, "error");
+            return;
+          }
+          delete data.status;
+          options = data;
+          button.disabled = false;
+        })
+        .catch(function () {
+          say(MESSAGES.network, "error");
+        });
+    }
+
+    function finish(credential) {
+      say(MESSAGES.checking);
+      var body = { credential: credentialJSON(credential) };
+      if (labelInput) body.label = labelInput.value;
+      if (box.getAttribute("data-next")) body.next = box.getAttribute("data-next");
+      return postJSON(verifyUrl, csrf, body).then(function (data) {
+        if (data.ok && data.redirect) {
+          say("Done.", "ok");
+          window.location.assign(data.redirect);
+          return;
+        }
+        if (data.redirect) {
+          window.location.assign(data.redirect);
+          return;
+        }
+        say(data.error || MESSAGES.network, "error");
+        if (data.field === "label" && labelInput) labelInput.focus();
+        // The challenge was used up or refused: get a fresh one for the next try.
+        if (data.field !== "label") return prepare();
+      });
+    }
+
+    button.addEventListener("click", function () {
+      if (busy || !options) return;
+      var promise;
+      if (mode === "register") {
+        var label = labelInput.value.trim();
+        if (!label) {
+          say(MESSAGES.label, "error");
+          labelInput.focus();
+          return;
+        }
+        if (label.length > 64) {
+          say(MESSAGES.labelLong, "error");
+          labelInput.focus();
+          return;
+        }
+        say(MESSAGES.waitingCreate);
+        // Called straight from the click, before any other await.
+        promise = navigator.credentials.create({ publicKey: creationOptions(options) });
+      } else {
+        say(MESSAGES.waitingGet);
+        promise = navigator.credentials.get({ publicKey: requestOptions(options) });
+      }
+      busy = true;
+      button.disabled = true;
+      promise
+        .then(function (credential) {
+          if (!credential) throw { name: "NotAllowedError" };
+          return finish(credential);
+        })
+        .catch(function (error) {
+          say(errorMessage(error), "error");
+          return prepare();
+        })
+        .then(function () {
+          busy = false;
+          if (options) button.disabled = false;
+        });
+    });
+
+    say(MESSAGES.preparing);
+    prepare().then(function () {
+      if (options) say(MESSAGES.ready);
+    });
+  }
+
+  document.querySelectorAll("[data-webauthn]").forEach(setup);
+})();
