@@ -327,3 +327,41 @@ def make_project(
 @pytest.fixture
 def user(app: Flask):  # type: ignore[no-untyped-def]
     return make_user(app)
+
+
+ADMIN_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - a test secret
+
+
+def make_admin(app: Flask, username: str = "root", **fields: object):  # type: ignore[no-untyped-def]
+    """An administrator with TOTP turned on (the admin pages need 2FA)."""
+    from giveaway import clock
+
+    fields.setdefault("totp_secret", ADMIN_TOTP_SECRET)
+    fields.setdefault("first_2fa_enabled_at", clock.now())
+    return make_user(app, username, is_admin=True, **fields)
+
+
+def login_2fa(client: FlaskClient, username: str, secret: str = ADMIN_TOTP_SECRET):  # type: ignore[no-untyped-def]
+    """Sign in with the password and a fresh TOTP code (each code works once)."""
+    import pyotp
+    from sqlalchemy import update
+
+    from giveaway.accounts.models import User
+
+    app = client.application
+    with app.app_context():
+        session = db.session()
+        session.execute(
+            update(User)
+            .where(sa.func.lower(User.username) == username.lower())
+            .values(totp_last_step=None)
+        )
+        session.commit()
+    response = login(client, username)
+    assert response.status_code == 302 and "/login/2fa" in response.headers["Location"], response
+    return post_form(
+        client,
+        "/account/login/2fa/totp",
+        {"code": pyotp.TOTP(secret).now()},
+        page="/account/login/2fa",
+    )

@@ -6,20 +6,34 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def admin_required(view: F) -> F:
-    """Signed in and an administrator, else 403 (anonymous visitors sign in first)."""
+    """An administrator with 2FA turned on.
+
+    Anonymous visitors sign in first; other users get 403; an administrator
+    without 2FA is sent to set it up, since an admin account is the most
+    valuable one to take over.
+    """
 
     @login_required
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from giveaway.twofactor.service import has_2fa
+
         if not current_user.is_admin:
             abort(403)
+        if not has_2fa(current_user):
+            flash(
+                "Administrators must use two-factor authentication. "
+                "Add a security key or an authenticator app to open the admin pages.",
+                "warning",
+            )
+            return redirect(url_for("twofactor.security"))
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

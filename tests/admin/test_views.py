@@ -4,17 +4,17 @@ import pytest
 
 from giveaway import db
 from giveaway.events import service as events
-from tests.conftest import login, make_project, make_user
+from tests.conftest import login, login_2fa, make_admin, make_project, make_user
 
 
 @pytest.fixture
 def admin(app):
-    return make_user(app, "root", is_admin=True)
+    return make_admin(app, "root")
 
 
 @pytest.fixture
 def admin_client(app, client, admin):
-    login(client, "root")
+    assert login_2fa(client, "root").status_code == 302
     return client
 
 
@@ -33,6 +33,16 @@ def test_maintainers_are_refused(app, client, path):
     make_user(app, "mallory")
     login(client, "mallory")
     assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_admins_without_2fa_are_sent_to_set_it_up(app, client, path):
+    make_user(app, "newadmin", is_admin=True)
+    login(client, "newadmin")
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/account/security")
+    assert "must use two-factor" in client.get("/account/security").get_data(as_text=True)
 
 
 def test_user_search_by_username_and_email(app, admin_client):

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
-from tests.conftest import login, make_user
+from tests.conftest import login, login_2fa, make_admin, make_user
 
 DUMMY = {"int": 1, "string": "x", "path": "x", "default": "x", "any": "x", "uuid": "0" * 32}
 
@@ -65,8 +65,11 @@ def check_headers(response, path):
 
 @pytest.mark.parametrize("who", ["anonymous", "maintainer", "admin"])
 def test_security_headers_on_every_page(app, client, who):
-    if who != "anonymous":
-        make_user(app, who, is_admin=(who == "admin"))
+    if who == "admin":
+        make_admin(app, who)
+        login_2fa(client, who)
+    elif who != "anonymous":
+        make_user(app, who)
         login(client, who)
     for rule in rules(app, "GET"):
         path = build(rule)
@@ -94,6 +97,9 @@ def test_every_admin_url_is_refused_to_anonymous_and_maintainers(app):
     make_user(app, "plain")
     maintainer = app.test_client()
     login(maintainer, "plain")
+    make_user(app, "no2fa", is_admin=True)
+    admin_without_2fa = app.test_client()
+    login(admin_without_2fa, "no2fa")
     for rule in admin_rules:
         path = build(rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
