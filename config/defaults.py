@@ -51,3 +51,18 @@ PROXY_FIX_HOPS = 0
 PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
 
 WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
+
+# The giveaway (claims). Times are ISO 8601 (a date, or a date and time; no
+# zone means UTC); empty means "no limit".
+GIVEAWAY_OPENS_AT = ""
+GIVEAWAY_CLOSES_AT = ""
+# Accounts created at or after this time are not eligible (empty: no cut-off).
+GIVEAWAY_ACCOUNT_CUTOFF = ""
+# Where keys can be shipped: ISO 3166-1 alpha-2 codes (a list, or "AT,BE,...").
+ELIGIBLE_REGIONS = ["AT", "BE", "CA", "FR", "DE", "IT", "JP", "ES", "CH", "GB", "US"]
+RATELIMIT_CLAIM = "10/minute;40/hour"
+# Batch uploads: the largest file accepted, and how long a preview can be confirmed.
+CODE_UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+CODE_UPLOAD_PREVIEW_MAX_AGE = 60 * 60
+# The expiry job reminds claimants this many days before their code expires.
+EXPIRY_REMINDER_DAYS = 7

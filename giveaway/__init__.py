@@ -16,6 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = (
     "giveaway.main.views",
     "giveaway.accounts.views",
+    "giveaway.claims.views",
+    "giveaway.claims.admin_views",
 )
 
 
