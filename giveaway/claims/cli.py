@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from giveaway import clock, db
 from giveaway.cli import fail
 
 
 @click.command("load-codes")
+@with_appcontext
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
 @click.option("--batch", "batch_name", required=True, help="A name for the batch (unique).")
 @click.option(
@@ -59,6 +61,7 @@ def load_codes_command(
 
 
 @click.command("export-claims")
+@with_appcontext
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
 )
@@ -79,6 +82,7 @@ def export_claims_command(output: Path | None) -> None:
 
 
 @click.command("expire-codes")
+@with_appcontext
 def expire_codes_command() -> None:
     """The cron job: expire codes, send reminders, tell waiting maintainers. Idempotent."""
     from giveaway.claims import expiry
