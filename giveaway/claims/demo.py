@@ -37,4 +37,6 @@ def giveaway_demo(session: Session) -> list[str]:
         expires_at=now + timedelta(days=60),
     )
     pool.add_batch(session, sorted(codes), details, None, now)
-    return [f"  giveaway: {DEMO_CODES} promo codes expiring in 60 days; maria can claim one at /giveaway"]
+    return [
+        f"  giveaway: {DEMO_CODES} promo codes expiring in 60 days; maria can claim one at /giveaway"
+    ]

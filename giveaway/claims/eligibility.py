@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from giveaway.accounts.models import User
 from giveaway.claims import regions
 from giveaway.claims.models import PromoCode
-from giveaway.claims.service import claimed_code
+from giveaway.claims.service import available_filter
 from giveaway.projects.models import Project, Role, RoleName
 
 
@@ -148,20 +148,21 @@ def critical_projects(session: Session, user: User) -> list[str]:
     return list(rows)
 
 
+def pool_and_claim(
+    session: Session, user: User | None, now: datetime
+) -> tuple[bool, PromoCode | None]:
+    """Whether codes are left, and the user's claimed code: one round trip in the usual case."""
+    available = exists().where(*available_filter(now))
+    if user is None:
+        return bool(session.scalar(select(available))), None
+    mine = select(PromoCode.id).where(PromoCode.claimed_by_id == user.id).scalar_subquery()
+    has_codes, code_id = session.execute(select(available, mine)).one()
+    return bool(has_codes), (session.get(PromoCode, code_id) if code_id is not None else None)
+
+
 def codes_available(session: Session, now: datetime) -> bool:
     """Is at least one code free, usable and not past its expiry (cron job or not)?"""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    PromoCode.claimed_by_id.is_(None),
-                    PromoCode.voided_at.is_(None),
-                    PromoCode.expired_at.is_(None),
-                    PromoCode.expires_at > now,
-                )
-            )
-        )
-    )
+    return bool(session.scalar(select(exists().where(*available_filter(now)))))
 
 
 def ever_used_2fa(user: User) -> bool:
@@ -177,7 +178,7 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
     """Every eligibility check for `user` (None: signed out) at `now`."""
     w = window()
     state = w.state(now)
-    available = codes_available(session, now)
+    available, claimed = pool_and_claim(session, user, now)
     checks: list[Check] = []
 
     if user is None:
@@ -225,7 +226,6 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
         checks.append(Check("open", "The giveaway is open", True, f"Codes can be claimed{until}."))
 
     projects: list[str] = []
-    claimed: PromoCode | None = None
     if user is None:
         for key, title in (
             ("critical", "You maintain a critical project"),
@@ -314,7 +314,6 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
                     action="If you also have an older account, sign in with that one.",
                 )
             )
-        claimed = claimed_code(session, user)
         if claimed is None:
             checks.append(
                 Check(

@@ -8,6 +8,7 @@ did not happen. The transport comes from MAIL_URL.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
@@ -51,16 +52,26 @@ def send(to: str, template: str, **context: object) -> EmailMessage:
     return message
 
 
+def send_later(to: str, template: str, context: Callable[[], dict[str, object]]) -> None:
+    """Like `send`, but the context is gathered and the message rendered only once
+    the work has committed: for hot, locking paths (the claim), so that the
+    transaction lasts no longer than its database work."""
+    g.setdefault("mail_queue", []).append(lambda: build(to, template, **context()))
+
+
 def flush_queue() -> int:
     """Send what was queued; a failure is logged, not raised (the work stands)."""
     queue = g.pop("mail_queue", [])
     sent = 0
     for message in queue:
         try:
+            if callable(message):
+                message = message()
             transport().send(message)
             sent += 1
         except Exception:  # noqa: BLE001 - mail trouble must not undo committed work
-            log.exception("could not send mail %r", message["Subject"])
+            subject = message["Subject"] if isinstance(message, EmailMessage) else "(unrendered)"
+            log.exception("could not send mail %r", subject)
     return sent
 
 
@@ -72,4 +83,4 @@ def recipient(name: str, email: str) -> str:
     return formataddr((name, email))
 
 
-__all__ = ["build", "discard_queue", "flush_queue", "has_request_context", "send"]
+__all__ = ["build", "discard_queue", "flush_queue", "has_request_context", "send", "send_later"]
