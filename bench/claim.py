@@ -134,7 +134,11 @@ def seed(engine: sa.Engine, users: int, codes: int) -> list[int]:
         conn.execute(
             sa.insert(PromoCode),
             [
-                {"code": f"BENCH-{i:06d}", "batch_id": batch_id, "expires_at": now + timedelta(days=30)}
+                {
+                    "code": f"BENCH-{i:06d}",
+                    "batch_id": batch_id,
+                    "expires_at": now + timedelta(days=30),
+                }
                 for i in range(codes)
             ],
         )
@@ -181,85 +185,113 @@ def chunks(ids: list[int], workers: int) -> list[list[int]]:
     return [ids[i::workers] for i in range(workers)]
 
 
-def run_threads(workers: int, target, args_per_worker, max_seconds: float):  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(workers + 1)
-    results: list = [None] * workers
-
-    def wrap(i: int) -> None:
-        barrier.wait()
-        results[i] = target(*args_per_worker[i], deadline=start_box[0] + max_seconds)
-
-    start_box = [0.0]
-    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    start_box[0] = time.perf_counter()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    return results, time.perf_counter() - start
-
-
-# --- phases -------------------------------------------------------------------------------
-
-
-def raw_sql_phase(url: str, ids: list[int], workers: int, max_seconds: float):  # type: ignore[no-untyped-def]
-    """The service's statement, compiled once, run with psycopg."""
+def _raw_sql():  # type: ignore[no-untyped-def]
+    """The service's claim statement compiled for psycopg, and its fixed parameters."""
     from sqlalchemy.dialects import postgresql
 
-    dialect = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
-    now = datetime.now(UTC)
-    compiled = service.claim_statement("postgresql").compile(dialect=dialect)
-    sql = str(compiled)  # %(name)s placeholders, as psycopg takes them
-    params_template = {k: v for k, v in compiled.params.items() if k not in ("claimant_id", "claim_now")}
-    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    compiled = service.claim_statement("postgresql").compile(
+        dialect=postgresql.psycopg.dialect()  # type: ignore[attr-defined]
+    )
+    fixed = {k: v for k, v in compiled.params.items() if k not in ("claimant_id", "claim_now")}
+    return str(compiled), fixed
 
-    def worker(my_ids: list[int], deadline: float):  # type: ignore[no-untyped-def]
+
+def _thread_body(kind: str, url: str, my_ids: list[int], app, barrier, max_seconds: float):  # type: ignore[no-untyped-def]
+    """One worker: connect, wait for everyone, then claim for each of its users in turn."""
+    shown: dict[int, str | None] = {}
+    latencies: list[float] = []
+    if kind == "raw":
+        sql, fixed = _raw_sql()
+        dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         conn = psycopg.connect(dsn)
-        shown = {}
-        latencies = []
+        barrier.wait()
+        deadline = time.time() + max_seconds
         with conn:
             for uid in my_ids:
-                if time.perf_counter() > deadline:
+                if time.time() > deadline:
                     break
-                params = dict(params_template, claimant_id=uid, claim_now=now.replace(tzinfo=None))
                 t0 = time.perf_counter()
-                row = conn.execute(sql, params).fetchone()
+                now = datetime.now(UTC).replace(tzinfo=None)
+                row = conn.execute(sql, dict(fixed, claimant_id=uid, claim_now=now)).fetchone()
                 conn.commit()
                 latencies.append(time.perf_counter() - t0)
                 shown[uid] = row[1] if row else None
-        return shown, latencies
-
-    return run_threads(workers, worker, [(c,) for c in chunks(ids, workers)], max_seconds)
-
-
-def service_phase(app, ids: list[int], workers: int, max_seconds: float):  # type: ignore[no-untyped-def]
-    def worker(my_ids: list[int], deadline: float):  # type: ignore[no-untyped-def]
-        shown = {}
-        latencies = []
-        with app.app_context():
-            # One connection per worker for the whole run, as in the raw SQL phase.
-            conn = app.extensions["db.engine"].connect()
-            session = app.extensions["db.sessionmaker"](bind=conn)
-            users = {
-                u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(my_ids)))
-            }
+        return shown, latencies, time.time()
+    with app.app_context():
+        # One connection per worker for the whole run, as in the raw SQL phase.
+        conn = app.extensions["db.engine"].connect()
+        session = app.extensions["db.sessionmaker"](bind=conn)
+        users = {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(my_ids)))}
+        session.commit()
+        barrier.wait()
+        deadline = time.time() + max_seconds
+        for uid in my_ids:
+            if time.time() > deadline:
+                break
+            t0 = time.perf_counter()
+            result = service.claim(session, users[uid], datetime.now(UTC))
             session.commit()
-            for uid in my_ids:
-                if time.perf_counter() > deadline:
-                    break
-                t0 = time.perf_counter()
-                result = service.claim(session, users[uid], datetime.now(UTC))
-                session.commit()
-                mail.discard_queue()
-                latencies.append(time.perf_counter() - t0)
-                shown[uid] = result.code.code if result.code else None
-            session.close()
-            conn.close()
-        return shown, latencies
+            mail.discard_queue()  # the receipt is rendered after commit; not measured here
+            latencies.append(time.perf_counter() - t0)
+            shown[uid] = result.code.code if result.code else None
+        session.close()
+        conn.close()
+    return shown, latencies, time.time()
 
-    return run_threads(workers, worker, [(c,) for c in chunks(ids, workers)], max_seconds)
+
+def _process_main(kind, url, id_chunks, barrier, queue, max_seconds):  # type: ignore[no-untyped-def]
+    app = None
+    if kind == "service":
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "SECRET_KEY": SECRET,
+                "DATABASE_POOL_SIZE": len(id_chunks) + 2,
+                "MAIL_URL": "console:",
+            }
+        )
+    with ThreadPoolExecutor(max_workers=len(id_chunks)) as pool:
+        futures = [
+            pool.submit(_thread_body, kind, url, c, app, barrier, max_seconds) for c in id_chunks
+        ]
+        queue.put([f.result() for f in futures])
+
+
+def run_workers(
+    kind: str, url: str, ids: list[int], processes: int, threads: int, max_seconds: float
+):  # type: ignore[no-untyped-def]
+    """`processes` x `threads` workers claim for `ids` at once; returns (results, elapsed)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(processes * threads + 1)
+    queue = ctx.Queue()
+    per_worker = chunks(ids, processes * threads)
+    procs = [
+        ctx.Process(
+            target=_process_main,
+            args=(
+                kind,
+                url,
+                per_worker[p * threads : (p + 1) * threads],
+                barrier,
+                queue,
+                max_seconds,
+            ),
+        )
+        for p in range(processes)
+    ]
+    for proc in procs:
+        proc.start()
+    barrier.wait(timeout=120)
+    start = time.time()
+    results = []
+    for _ in procs:
+        results.extend(queue.get(timeout=max_seconds + 60))
+    for proc in procs:
+        proc.join(timeout=30)
+    elapsed = max(end for _, _, end in results) - start
+    return [(shown, lat) for shown, lat, _ in results], elapsed
 
 
 def free_port() -> int:
@@ -280,11 +312,21 @@ def start_gunicorn(url: str, outbox: str) -> tuple[subprocess.Popen, int]:  # ty
     )
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn",
-            "-k", "gthread", "-w", "2", "--threads", "8",
-            "-b", f"127.0.0.1:{port}",
-            "--chdir", str(ROOT),
-            "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-k",
+            "gthread",
+            "-w",
+            "2",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(ROOT),
+            "--log-level",
+            "warning",
             "bench.claim_wsgi:app",
         ],
         env=env,
@@ -322,6 +364,24 @@ def session_cookies(app, ids: list[int]) -> dict[int, tuple[str, str]]:  # type:
 
             g.pop("csrf_token", None)
     return out
+
+
+def run_threads(workers: int, target, args_per_worker, max_seconds: float):  # type: ignore[no-untyped-def]
+    barrier = threading.Barrier(workers + 1)
+    results: list = [None] * workers
+
+    def wrap(i: int) -> None:
+        barrier.wait()
+        results[i] = target(*args_per_worker[i], deadline=time.perf_counter() + max_seconds)
+
+    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    return results, time.perf_counter() - start
 
 
 def http_phase(port: int, requests_per_worker, workers: int, max_seconds: float, bare: bool):  # type: ignore[no-untyped-def]
@@ -399,7 +459,11 @@ def summarize(name: str, results, elapsed: float) -> dict:  # type: ignore[no-un
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument(
+        "--processes", type=int, default=4, help="worker processes (raw and service)"
+    )
+    parser.add_argument("--threads", type=int, default=8, help="threads per process")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
     parser.add_argument("--claims", type=int, default=3200)
     parser.add_argument("--http-claims", type=int, default=1600)
     parser.add_argument("--max-seconds", type=float, default=60.0)
@@ -413,7 +477,7 @@ def main() -> int:
     failures: list[str] = []
     proc = None
     try:
-        engine = db.make_engine(url, pool_size=args.workers + 2)
+        engine = db.make_engine(url, pool_size=4)
         migrate.upgrade(engine)
         users = max(args.claims, args.http_claims)
         ids = seed(engine, users, users + 100)
@@ -421,21 +485,28 @@ def main() -> int:
             {
                 "DATABASE_URL": url,
                 "SECRET_KEY": SECRET,
-                "DATABASE_POOL_SIZE": args.workers + 2,
+                "DATABASE_POOL_SIZE": 2,
                 "MAIL_URL": "console:",
                 "TESTING": False,
             }
         )
-        print(f"PostgreSQL claims, {args.workers} concurrent workers, database {name}")
+        print(
+            f"PostgreSQL claims, {args.processes * args.threads} concurrent workers "
+            f"({args.processes} x {args.threads} threads), database {name}"
+        )
 
         reset_pool(engine)
-        results, elapsed = raw_sql_phase(url, ids[: args.claims], args.workers, args.max_seconds)
+        results, elapsed = run_workers(
+            "raw", url, ids[: args.claims], args.processes, args.threads, args.max_seconds
+        )
         raw = summarize("raw SQL (psycopg)", results, elapsed)
         shown = {k: v for s, _ in results for k, v in s.items()}
         failures += [f"raw: {p}" for p in check_invariants(engine, shown, len(shown))]
 
         reset_pool(engine)
-        results, elapsed = service_phase(app, ids[: args.claims], args.workers, args.max_seconds)
+        results, elapsed = run_workers(
+            "service", url, ids[: args.claims], args.processes, args.threads, args.max_seconds
+        )
         svc = summarize("claim service (SQLAlchemy)", results, elapsed)
         shown = {k: v for s, _ in results for k, v in s.items()}
         failures += [f"service: {p}" for p in check_invariants(engine, shown, len(shown))]
@@ -446,17 +517,22 @@ def main() -> int:
             reset_pool(engine)
             outbox = tempfile.mkdtemp(prefix="giveaway-bench-outbox-")
             proc, port = start_gunicorn(url, outbox)
-            print(f"HTTP on gunicorn -k gthread -w 2 --threads 8, 127.0.0.1:{port}, {args.workers} clients")
+            print(
+                f"HTTP on gunicorn -k gthread -w 2 --threads 8, 127.0.0.1:{port}, {args.clients} clients"
+            )
             items = list(session_cookies(app, ids[: args.http_claims]).items())
             # Warm both workers' pools and templates.
             http_phase(port, [[None] * 20 for _ in range(4)], 4, 10, bare=True)
             results, elapsed = http_phase(
-                port, [[None] * (args.http_claims // args.workers)] * args.workers,
-                args.workers, args.max_seconds, bare=True,
+                port,
+                [[None] * (args.http_claims // args.clients)] * args.clients,
+                args.clients,
+                args.max_seconds,
+                bare=True,
             )
             bare = summarize("bare Flask endpoint (GET)", results, elapsed)
             results, elapsed = http_phase(
-                port, chunks_items(items, args.workers), args.workers, args.max_seconds, bare=False
+                port, chunks_items(items, args.clients), args.clients, args.max_seconds, bare=False
             )
             web = summarize("claim over HTTP (POST)", results, elapsed)
             claimed_ids = [uid for s, _ in results for uid in s]
