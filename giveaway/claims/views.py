@@ -142,6 +142,9 @@ def notify():  # type: ignore[no-untyped-def]
     result = eligibility.check(session, user, clock.now())
     if result.claimed is not None:
         return redirect(url_for("giveaway.index"), 303)
+    if not result.only_pool_empty:
+        # Only people held back by the empty pool alone are told when codes return.
+        return _page(409 if result.codes_available else 403)
     request_row = session.scalar(select(RestockRequest).where(RestockRequest.user_id == user.id))
     if request_row is None:
         session.add(RestockRequest(user_id=user.id, created_at=clock.now()))

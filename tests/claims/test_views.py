@@ -213,3 +213,12 @@ def test_no_inline_script_or_style(app, client):
     html = client.get("/giveaway").get_data(as_text=True)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert " style=" not in html
+
+
+def test_notify_me_is_only_for_those_held_back_by_the_empty_pool(app, client):
+    make_user(app, "nobody")
+    login(client, "nobody")
+    response = post_form(client, "/giveaway/notify", {}, page="/giveaway")
+    assert response.status_code == 403
+    with app.app_context():
+        assert db.session().scalar(select(RestockRequest.id)) is None
