@@ -27,6 +27,7 @@ import argparse
 import http.client
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -476,6 +477,7 @@ def main() -> int:
     name, url = create_database(args.pg)
     failures: list[str] = []
     proc = None
+    outbox = tempfile.mkdtemp(prefix="giveaway-bench-outbox-")
     try:
         engine = db.make_engine(url, pool_size=4)
         migrate.upgrade(engine)
@@ -515,7 +517,6 @@ def main() -> int:
 
         if not args.skip_http:
             reset_pool(engine)
-            outbox = tempfile.mkdtemp(prefix="giveaway-bench-outbox-")
             proc, port = start_gunicorn(url, outbox)
             print(
                 f"HTTP on gunicorn -k gthread -w 2 --threads 8, 127.0.0.1:{port}, {args.clients} clients"
@@ -545,6 +546,7 @@ def main() -> int:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=10)
         drop_database(args.pg, name)
+        shutil.rmtree(outbox, ignore_errors=True)
     if failures:
         print("INVARIANT VIOLATIONS:\n  " + "\n  ".join(failures))
         return 1
