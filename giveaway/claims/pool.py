@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from giveaway.accounts.models import User
-from giveaway.claims.models import PromoBatch, PromoCode
+from giveaway.claims.models import PromoBatch, PromoCode, mask
 from giveaway.events import service as events
 
 CODE_RE = re.compile(r"[A-Za-z0-9-]+")
@@ -123,7 +123,8 @@ def parse_codes(text: str) -> Report:
             )
             continue
         if value in seen:
-            report.add(number, f"code {shown!r} is already on line {seen[value]}")
+            # Valid-looking codes are never echoed in full (admin pages mask codes).
+            report.add(number, f"code {mask(value)} is already on line {seen[value]}")
             continue
         seen[value] = number
         report.line_of[value] = number
@@ -141,7 +142,7 @@ def check_database(session: Session, report: Report) -> None:
         return
     for code in report.codes:
         if code in existing:
-            report.add(report.line_of.get(code), f"code {code!r} is already in the database")
+            report.add(report.line_of.get(code), f"code {mask(code)} is already in the database")
     report.codes = [c for c in report.codes if c not in existing]
 
 

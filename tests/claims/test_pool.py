@@ -68,9 +68,9 @@ def test_line_problems(app, content, line, words):  # type: ignore[no-untyped-de
 
 
 def test_codes_already_in_the_database(app):  # type: ignore[no-untyped-def]
-    make_batch(app, codes=["OLD-1", "OLD-2"])
-    report = _validate(app, b"NEW-1\nOLD-2\nNEW-2\n")
-    assert _problems(report) == [(2, "code 'OLD-2' is already in the database")]
+    make_batch(app, codes=["OLD-1", "OLD-CODE-2"])
+    report = _validate(app, b"NEW-1\nOLD-CODE-2\nNEW-2\n")
+    assert _problems(report) == [(2, "code OL…-2 is already in the database")]
 
 
 @pytest.mark.parametrize(
