@@ -67,13 +67,28 @@ def summary_ms(values: list[float]) -> str:
 
 
 @contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], *, workers: int = 2, threads: int = 8) -> Iterator[str]:
+def gunicorn(
+    app_spec: str, env: dict[str, str], *, workers: int = 2, threads: int = 8
+) -> Iterator[str]:
     """Serve `app_spec` with gunicorn on a free localhost port; yields the base URL."""
     port = free_port()
     command = [
-        sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers),
-        "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-        "--chdir", str(ROOT), app_spec,
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-k",
+        "gthread",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--chdir",
+        str(ROOT),
+        app_spec,
     ]
     process = subprocess.Popen(command, env={**os.environ, **env})
     url = f"http://localhost:{port}"

@@ -52,6 +52,10 @@ RATELIMIT_PASSWORD_RESET = "5/minute;20/hour"
 SESSION_COOKIE_SECURE = False
 PROXY_FIX_HOPS = 0
 PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+# Set the cookie only when the session changed. Refreshing it on every request
+# lets a slow response (a favicon, a stylesheet) carrying the session as it was
+# overwrite a newer one, losing a WebAuthn challenge stored in between.
+SESSION_REFRESH_EACH_REQUEST = False
 
 WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
 
@@ -73,3 +77,17 @@ RECOVERY_CODES_LOW = 2  # warn when this many or fewer are left
 RATELIMIT_TWOFACTOR = "10/minute;50/hour"
 # Fetching security-key options (pages do it on load): per user and per IP.
 RATELIMIT_TWOFACTOR_OPTIONS = "60/minute;600/hour"
+# The giveaway (claims). Times are ISO 8601 (a date, or a date and time; no
+# zone means UTC); empty means "no limit".
+GIVEAWAY_OPENS_AT = ""
+GIVEAWAY_CLOSES_AT = ""
+# Accounts created at or after this time are not eligible (empty: no cut-off).
+GIVEAWAY_ACCOUNT_CUTOFF = ""
+# Where keys can be shipped: ISO 3166-1 alpha-2 codes (a list, or "AT,BE,...").
+ELIGIBLE_REGIONS = ["AT", "BE", "CA", "FR", "DE", "IT", "JP", "ES", "CH", "GB", "US"]
+RATELIMIT_CLAIM = "10/minute;40/hour"
+# Batch uploads: the largest file accepted, and how long a preview can be confirmed.
+CODE_UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+CODE_UPLOAD_PREVIEW_MAX_AGE = 60 * 60
+# The expiry job reminds claimants this many days before their code expires.
+EXPIRY_REMINDER_DAYS = 7

@@ -18,6 +18,8 @@ BLUEPRINTS = (
     "giveaway.accounts.views",
     "giveaway.admin.views",
     "giveaway.twofactor.views",
+    "giveaway.claims.views",
+    "giveaway.claims.admin_views",
 )
 
 

@@ -77,7 +77,13 @@ def people(session: Session) -> list[str]:
     ]
 
 
-STEPS: list[Step] = [people]
+def _giveaway(session: Session) -> list[str]:
+    from giveaway.claims.demo import giveaway_demo
+
+    return giveaway_demo(session)
+
+
+STEPS: list[Step] = [people, _giveaway]
 
 
 def build(*, reset: bool = True) -> list[str]:

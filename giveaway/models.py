@@ -1,6 +1,7 @@
 """Every model, imported so that the metadata is complete (migrations, tests)."""
 
 from giveaway.accounts.models import User
+from giveaway.claims.models import PromoBatch, PromoCode, RestockRequest, UploadPreview
 from giveaway.db import Base
 from giveaway.events.models import Event
 from giveaway.mail.models import OutboxMessage
@@ -12,9 +13,13 @@ __all__ = [
     "Event",
     "OutboxMessage",
     "Project",
+    "PromoBatch",
+    "PromoCode",
     "RecoveryCode",
+    "RestockRequest",
     "Role",
     "RoleName",
+    "UploadPreview",
     "UsedChallenge",
     "User",
     "WebAuthnCredential",

@@ -11,6 +11,7 @@ The transport comes from MAIL_URL.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -75,13 +76,8 @@ def _transfer_encoding(body: str) -> str | None:
     return None
 
 
-def send(to: str, template: str, **context: object) -> EmailMessage:
-    """Put a message in the outbox; it goes out when the current work commits."""
-    from giveaway import db
-
-    message = build(to, template, **context)
-    user = context.get("user")
-    row = OutboxMessage(
+def _outbox_row(to: str, template: str, message: EmailMessage, user: object) -> OutboxMessage:
+    return OutboxMessage(
         recipient=to,
         subject=str(message["Subject"])[:300],
         template=template,
@@ -89,6 +85,14 @@ def send(to: str, template: str, **context: object) -> EmailMessage:
         body=bytes(message),
         created_at=clock.now(),
     )
+
+
+def send(to: str, template: str, **context: object) -> EmailMessage:
+    """Put a message in the outbox; it goes out when the current work commits."""
+    from giveaway import db
+
+    message = build(to, template, **context)
+    row = _outbox_row(to, template, message, context.get("user"))
     session = db.session()
     session.add(row)
     session.flush()
@@ -96,15 +100,44 @@ def send(to: str, template: str, **context: object) -> EmailMessage:
     return message
 
 
+def send_later(to: str, template: str, context: Callable[[], dict[str, object]]) -> None:
+    """Like `send`, but rendered and put in the outbox only once the work has committed.
+
+    For hot, locking paths (the claim): the transaction lasts no longer than its
+    database work. Once in the outbox the message is as safe as any other (kept
+    and retried while the mail server is down).
+    """
+
+    def render() -> tuple[OutboxMessage, EmailMessage]:
+        values = context()
+        message = build(to, template, **values)
+        return _outbox_row(to, template, message, values.get("user")), message
+
+    g.setdefault("mail_queue", []).append(render)
+
+
 def flush_queue() -> int:
     """Send what this unit of work queued (after its commit); returns how many went."""
     from giveaway import db
 
-    ids = g.pop("mail_queue", [])
-    if not ids:
+    queue = g.pop("mail_queue", [])
+    if not queue:
         return 0
+    sent = 0
     with db.separate_session() as session:
-        return sum(1 for ident in ids if deliver(session, ident))
+        for item in queue:
+            if callable(item):
+                try:
+                    row, _ = item()
+                    session.add(row)
+                    session.commit()
+                    item = row.id
+                except Exception:  # noqa: BLE001 - the committed work stands regardless
+                    session.rollback()
+                    log.exception("could not render or store a mail after commit")
+                    continue
+            sent += deliver(session, item)
+    return sent
 
 
 def discard_queue() -> None:
@@ -198,4 +231,12 @@ def recipient(name: str, email: str) -> str:
     return formataddr((name, email))
 
 
-__all__ = ["build", "deliver", "discard_queue", "flush_queue", "retry_pending", "send"]
+__all__ = [
+    "build",
+    "deliver",
+    "discard_queue",
+    "flush_queue",
+    "retry_pending",
+    "send",
+    "send_later",
+]

@@ -136,3 +136,17 @@ def test_session_cookie_flags(app, client):
     )
     assert "Secure" in response.headers.get("Set-Cookie", "")
     assert "Strict-Transport-Security" in response.headers
+
+
+def test_unchanged_sessions_are_not_rewritten(app, client):
+    """A response that did not change the session sets no cookie: a slow one
+    (a stylesheet) would otherwise overwrite a newer session, such as one
+    holding a WebAuthn challenge."""
+    make_user(app, "steady")
+    login(client, "steady")
+    client.get("/account/")  # shows (and so removes) the "signed in" message
+    for path in ("/static/css/site.css", "/account/", "/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers, path
+        response.close()

@@ -1,0 +1,562 @@
+"""Claims per second: the claim service against raw SQL, and HTTP against a bare endpoint.
+
+    /work/main/.venv/bin/python bench/claim.py [--workers 32] [--claims 3200] [--http-claims 1600]
+
+On a throwaway PostgreSQL database (created and dropped; default server
+postgresql+psycopg://postgres@127.0.0.1:5432/postgres, or --pg URL), in one run:
+
+1. raw SQL: the claim statement the service uses, compiled once and run with
+   psycopg directly (one connection per worker, execute + commit);
+2. the service: `claims.service.claim(session, user, now)` + commit, one session
+   per worker (the statement, the event row, the rendered receipt; the mail
+   transport is left out: the queue is discarded);
+3. HTTP: gunicorn (-k gthread -w 2 --threads 8) on 127.0.0.1 serving the portal;
+   signed-in clients POST /giveaway/claim (the full path: session, CSRF, the
+   eligibility re-check, the claim, the commit, the receipt written to a file
+   outbox), against GET of a bare endpoint served by the same gunicorn.
+
+After each phase the invariants are checked: each code to at most one user, each
+user at most one code, every claimant shown the code the database holds. Every
+phase is bounded in count and in time (--max-seconds); everything stays on
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psycopg
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from giveaway import create_app, db, mail, migrate  # noqa: E402
+from giveaway.accounts.models import User  # noqa: E402
+from giveaway.claims import service  # noqa: E402
+from giveaway.claims.models import PromoBatch, PromoCode  # noqa: E402
+from giveaway.projects.models import Project, Role, RoleName  # noqa: E402
+
+SECRET = "bench-secret-key-" + uuid.uuid4().hex
+
+
+# --- setup ----------------------------------------------------------------------------
+
+
+def create_database(admin_url: str) -> tuple[str, str]:
+    name = f"giveaway_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    return name, url
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def seed(engine: sa.Engine, users: int, codes: int) -> list[int]:
+    """`users` eligible maintainers of one critical project and a pool of `codes`."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        project_id = conn.execute(
+            sa.insert(Project)
+            .values(
+                name="bench-project",
+                display_name="bench-project",
+                created_at=now,
+                critical_since=now,
+                critical_rank=1,
+                critical_downloads=1,
+            )
+            .returning(Project.id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(User),
+            [
+                {
+                    "username": f"bench{i:05d}",
+                    "email": f"bench{i:05d}@example.org",
+                    "password_hash": "x",
+                    "email_verified_at": now,
+                    "created_at": datetime(2020, 1, 1, tzinfo=UTC),
+                    "is_admin": False,
+                    "session_version": 0,
+                }
+                for i in range(users)
+            ],
+        )
+        ids = list(conn.execute(sa.select(User.id).order_by(User.id)).scalars())
+        conn.execute(
+            sa.insert(Role),
+            [{"user_id": i, "project_id": project_id, "role_name": RoleName.OWNER} for i in ids],
+        )
+        batch_id = conn.execute(
+            sa.insert(PromoBatch)
+            .values(
+                name="bench",
+                vendor="bench",
+                keys_per_code=2,
+                expires_at=now + timedelta(days=30),
+                uploaded_at=now,
+                code_count=codes,
+            )
+            .returning(PromoBatch.id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(PromoCode),
+            [
+                {
+                    "code": f"BENCH-{i:06d}",
+                    "batch_id": batch_id,
+                    "expires_at": now + timedelta(days=30),
+                }
+                for i in range(codes)
+            ],
+        )
+    return ids
+
+
+def reset_pool(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(PromoCode).values(claimed_by_id=None, claimed_at=None, receipt_queued_at=None)
+        )
+        conn.execute(sa.text("DELETE FROM events"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE promo_codes"))
+
+
+def check_invariants(engine: sa.Engine, shown: dict[int, str | None], expected: int) -> list[str]:
+    """Problems found; empty when every rule held."""
+    problems = []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(PromoCode.claimed_by_id, PromoCode.code).where(
+                PromoCode.claimed_by_id.is_not(None)
+            )
+        ).all()
+    held = {uid: code for uid, code in rows}
+    if len(held) != len(rows):
+        problems.append("a user holds more than one code")
+    if len(set(held.values())) != len(held):
+        problems.append("a code is held by more than one user")
+    codes_shown = [c for c in shown.values() if c]
+    if len(codes_shown) != len(set(codes_shown)):
+        problems.append("the same code was shown to two users")
+    for uid, code in shown.items():
+        if held.get(uid) != code:
+            problems.append(f"user {uid} was shown {code!r} but holds {held.get(uid)!r}")
+            break
+    if len(held) != expected:
+        problems.append(f"{len(held)} codes claimed, expected {expected}")
+    return problems
+
+
+def chunks(ids: list[int], workers: int) -> list[list[int]]:
+    return [ids[i::workers] for i in range(workers)]
+
+
+def _raw_sql():  # type: ignore[no-untyped-def]
+    """The service's claim statement compiled for psycopg, and its fixed parameters."""
+    from sqlalchemy.dialects import postgresql
+
+    compiled = service.claim_statement("postgresql").compile(
+        dialect=postgresql.psycopg.dialect()  # type: ignore[attr-defined]
+    )
+    fixed = {k: v for k, v in compiled.params.items() if k not in ("claimant_id", "claim_now")}
+    return str(compiled), fixed
+
+
+def _thread_body(kind: str, url: str, my_ids: list[int], app, barrier, max_seconds: float):  # type: ignore[no-untyped-def]
+    """One worker: connect, wait for everyone, then claim for each of its users in turn."""
+    shown: dict[int, str | None] = {}
+    latencies: list[float] = []
+    if kind == "raw":
+        sql, fixed = _raw_sql()
+        dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = psycopg.connect(dsn)
+        barrier.wait()
+        deadline = time.time() + max_seconds
+        with conn:
+            for uid in my_ids:
+                if time.time() > deadline:
+                    break
+                t0 = time.perf_counter()
+                now = datetime.now(UTC).replace(tzinfo=None)
+                row = conn.execute(sql, dict(fixed, claimant_id=uid, claim_now=now)).fetchone()
+                conn.commit()
+                latencies.append(time.perf_counter() - t0)
+                shown[uid] = row[1] if row else None
+        return shown, latencies, time.time()
+    with app.app_context():
+        # One connection per worker for the whole run, as in the raw SQL phase.
+        conn = app.extensions["db.engine"].connect()
+        session = app.extensions["db.sessionmaker"](bind=conn)
+        users = {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(my_ids)))}
+        session.commit()
+        barrier.wait()
+        deadline = time.time() + max_seconds
+        for uid in my_ids:
+            if time.time() > deadline:
+                break
+            t0 = time.perf_counter()
+            result = service.claim(session, users[uid], datetime.now(UTC))
+            session.commit()
+            mail.discard_queue()  # the receipt is rendered after commit; not measured here
+            latencies.append(time.perf_counter() - t0)
+            shown[uid] = result.code.code if result.code else None
+        session.close()
+        conn.close()
+    return shown, latencies, time.time()
+
+
+def _process_main(kind, url, id_chunks, barrier, queue, max_seconds):  # type: ignore[no-untyped-def]
+    app = None
+    if kind == "service":
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "SECRET_KEY": SECRET,
+                "DATABASE_POOL_SIZE": len(id_chunks) + 2,
+                "MAIL_URL": "console:",
+            }
+        )
+    with ThreadPoolExecutor(max_workers=len(id_chunks)) as pool:
+        futures = [
+            pool.submit(_thread_body, kind, url, c, app, barrier, max_seconds) for c in id_chunks
+        ]
+        queue.put([f.result() for f in futures])
+
+
+def run_workers(
+    kind: str, url: str, ids: list[int], processes: int, threads: int, max_seconds: float
+):  # type: ignore[no-untyped-def]
+    """`processes` x `threads` workers claim for `ids` at once; returns (results, elapsed)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(processes * threads + 1)
+    queue = ctx.Queue()
+    per_worker = chunks(ids, processes * threads)
+    procs = [
+        ctx.Process(
+            target=_process_main,
+            args=(
+                kind,
+                url,
+                per_worker[p * threads : (p + 1) * threads],
+                barrier,
+                queue,
+                max_seconds,
+            ),
+        )
+        for p in range(processes)
+    ]
+    for proc in procs:
+        proc.start()
+    barrier.wait(timeout=120)
+    start = time.time()
+    results = []
+    for _ in procs:
+        results.extend(queue.get(timeout=max_seconds + 60))
+    for proc in procs:
+        proc.join(timeout=30)
+    elapsed = max(end for _, _, end in results) - start
+    return [(shown, lat) for shown, lat, _ in results], elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(url: str, outbox: str) -> tuple[subprocess.Popen, int]:  # type: ignore[type-arg]
+    port = free_port()
+    env = dict(
+        os.environ,
+        GIVEAWAY_DATABASE_URL=url,
+        GIVEAWAY_SECRET_KEY=SECRET,
+        GIVEAWAY_MAIL_URL=f"file://{outbox}",
+        GIVEAWAY_BASE_URL=f"http://127.0.0.1:{port}",
+        GIVEAWAY_DATABASE_POOL_SIZE="10",
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-k",
+            "gthread",
+            "-w",
+            "2",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(ROOT),
+            "--log-level",
+            "warning",
+            "bench.claim_wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/_bench/bare")
+            if c.getresponse().status == 200:
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def session_cookies(app, ids: list[int]) -> dict[int, tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """A signed-in session cookie and its CSRF token per user, made with the secret key
+    (signing in with argon2 thousands of times would measure the password hash)."""
+    from flask import session
+    from flask_wtf.csrf import generate_csrf
+
+    serializer = app.session_interface.get_signing_serializer(app)
+    out = {}
+    with app.test_request_context():
+        for uid in ids:
+            session.clear()
+            token = generate_csrf()
+            data = dict(session)
+            data.update({"_user_id": f"{uid}:0", "_fresh": True, "_permanent": True})
+            out[uid] = (serializer.dumps(data), token)
+            from flask import g
+
+            g.pop("csrf_token", None)
+    return out
+
+
+def run_threads(workers: int, target, args_per_worker, max_seconds: float):  # type: ignore[no-untyped-def]
+    barrier = threading.Barrier(workers + 1)
+    results: list = [None] * workers
+
+    def wrap(i: int) -> None:
+        barrier.wait()
+        results[i] = target(*args_per_worker[i], deadline=time.perf_counter() + max_seconds)
+
+    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    return results, time.perf_counter() - start
+
+
+def http_phase(port: int, requests_per_worker, workers: int, max_seconds: float, bare: bool):  # type: ignore[no-untyped-def]
+    def worker(items, deadline: float):  # type: ignore[no-untyped-def]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        shown = {}
+        latencies = []
+        for item in items:
+            if time.perf_counter() > deadline:
+                break
+            t0 = time.perf_counter()
+            if bare:
+                conn.request("GET", "/_bench/bare")
+                resp = conn.getresponse()
+                resp.read()
+                ok = resp.status == 200
+            else:
+                uid, (cookie, token) = item
+                body = urlencode({"csrf_token": token, "region": "DE"})
+                conn.request(
+                    "POST",
+                    "/giveaway/claim",
+                    body=body,
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Cookie": f"session={cookie}",
+                    },
+                )
+                resp = conn.getresponse()
+                resp.read()
+                ok = resp.status in (303, 409)
+            latencies.append(time.perf_counter() - t0)
+            if not ok:
+                raise RuntimeError(f"unexpected HTTP status {resp.status}")
+            if not bare:
+                shown[item[0]] = None  # read back below, off the clock
+        conn.close()
+        return shown, latencies
+
+    return run_threads(workers, worker, [(c,) for c in requests_per_worker], max_seconds)
+
+
+def codes_shown_over_http(port: int, items) -> dict[int, str | None]:  # type: ignore[no-untyped-def]
+    """What each claimant's page shows (after the timed phase)."""
+    shown = {}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for uid, (cookie, _) in items:
+        conn.request("GET", "/giveaway", headers={"Cookie": f"session={cookie}"})
+        html = conn.getresponse().read().decode()
+        m = re.search(r'id="promo-code">([^<]+)<', html)
+        shown[uid] = m.group(1) if m else None
+    conn.close()
+    return shown
+
+
+def summarize(name: str, results, elapsed: float) -> dict:  # type: ignore[no-untyped-def]
+    lat = sorted(x for _, ls in results for x in ls)
+    n = len(lat)
+    p99 = lat[min(n - 1, int(n * 0.99))] if n else float("nan")
+    row = {
+        "name": name,
+        "n": n,
+        "rate": n / elapsed if elapsed else 0.0,
+        "median_ms": statistics.median(lat) * 1000 if lat else float("nan"),
+        "p99_ms": p99 * 1000,
+    }
+    print(
+        f"  {name:<34} {n:>6} in {elapsed:6.2f}s  {row['rate']:8.0f}/s  "
+        f"median {row['median_ms']:6.2f} ms  p99 {row['p99_ms']:7.2f} ms",
+        flush=True,
+    )
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--processes", type=int, default=4, help="worker processes (raw and service)"
+    )
+    parser.add_argument("--threads", type=int, default=8, help="threads per process")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
+    parser.add_argument("--claims", type=int, default=3200)
+    parser.add_argument("--http-claims", type=int, default=1600)
+    parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args()
+    for host in (sa.make_url(args.pg).host,):
+        if host not in ("127.0.0.1", "localhost", None):
+            parser.error("the benchmark only runs against a local server")
+
+    name, url = create_database(args.pg)
+    failures: list[str] = []
+    proc = None
+    outbox = tempfile.mkdtemp(prefix="giveaway-bench-outbox-")
+    try:
+        engine = db.make_engine(url, pool_size=4)
+        migrate.upgrade(engine)
+        users = max(args.claims, args.http_claims)
+        ids = seed(engine, users, users + 100)
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "SECRET_KEY": SECRET,
+                "DATABASE_POOL_SIZE": 2,
+                "MAIL_URL": "console:",
+                "TESTING": False,
+            }
+        )
+        print(
+            f"PostgreSQL claims, {args.processes * args.threads} concurrent workers "
+            f"({args.processes} x {args.threads} threads), database {name}"
+        )
+
+        reset_pool(engine)
+        results, elapsed = run_workers(
+            "raw", url, ids[: args.claims], args.processes, args.threads, args.max_seconds
+        )
+        raw = summarize("raw SQL (psycopg)", results, elapsed)
+        shown = {k: v for s, _ in results for k, v in s.items()}
+        failures += [f"raw: {p}" for p in check_invariants(engine, shown, len(shown))]
+
+        reset_pool(engine)
+        results, elapsed = run_workers(
+            "service", url, ids[: args.claims], args.processes, args.threads, args.max_seconds
+        )
+        svc = summarize("claim service (SQLAlchemy)", results, elapsed)
+        shown = {k: v for s, _ in results for k, v in s.items()}
+        failures += [f"service: {p}" for p in check_invariants(engine, shown, len(shown))]
+        app.extensions["db.engine"].dispose()
+        print(f"  service / raw SQL = {svc['rate'] / raw['rate']:.0%} (goal ≥ 60%)")
+
+        if not args.skip_http:
+            reset_pool(engine)
+            proc, port = start_gunicorn(url, outbox)
+            print(
+                f"HTTP on gunicorn -k gthread -w 2 --threads 8, 127.0.0.1:{port}, {args.clients} clients"
+            )
+            items = list(session_cookies(app, ids[: args.http_claims]).items())
+            # Warm both workers' pools and templates.
+            http_phase(port, [[None] * 20 for _ in range(4)], 4, 10, bare=True)
+            results, elapsed = http_phase(
+                port,
+                [[None] * (args.http_claims // args.clients)] * args.clients,
+                args.clients,
+                args.max_seconds,
+                bare=True,
+            )
+            bare = summarize("bare Flask endpoint (GET)", results, elapsed)
+            results, elapsed = http_phase(
+                port, chunks_items(items, args.clients), args.clients, args.max_seconds, bare=False
+            )
+            web = summarize("claim over HTTP (POST)", results, elapsed)
+            claimed_ids = [uid for s, _ in results for uid in s]
+            shown = codes_shown_over_http(port, [i for i in items if i[0] in set(claimed_ids)])
+            failures += [f"http: {p}" for p in check_invariants(engine, shown, len(claimed_ids))]
+            print(f"  HTTP claim / bare = {web['rate'] / bare['rate']:.0%} (goal ≥ 40%)")
+        engine.dispose()
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        drop_database(args.pg, name)
+        shutil.rmtree(outbox, ignore_errors=True)
+    if failures:
+        print("INVARIANT VIOLATIONS:\n  " + "\n  ".join(failures))
+        return 1
+    print("Invariants held in every phase: 0 violations.")
+    return 0
+
+
+def chunks_items(items, workers: int):  # type: ignore[no-untyped-def]
+    return [items[i::workers] for i in range(workers)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

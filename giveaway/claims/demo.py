@@ -1,0 +1,42 @@
+"""The giveaway's demo step: a batch of codes, and maria eligible to claim one."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from giveaway import clock
+from giveaway.claims import pool
+from giveaway.projects.models import Project
+
+DEMO_CODES = 50
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def demo_code() -> str:
+    return "-".join("".join(secrets.choice(ALPHABET) for _ in range(4)) for _ in range(3))
+
+
+def giveaway_demo(session: Session) -> list[str]:
+    now = clock.now()
+    project = session.scalar(select(Project).where(Project.name == "requests-toolbelt"))
+    if project is not None and project.critical_since is None:
+        # The critical-projects step normally does this; make sure maria qualifies.
+        project.critical_since = now
+        project.critical_rank = project.critical_rank or 1
+    codes: set[str] = set()
+    while len(codes) < DEMO_CODES:
+        codes.add(demo_code())
+    details = pool.BatchDetails(
+        name="Launch batch",
+        vendor="Example Keys Inc.",
+        keys_per_code=2,
+        expires_at=now + timedelta(days=60),
+    )
+    pool.add_batch(session, sorted(codes), details, None, now)
+    return [
+        f"  giveaway: {DEMO_CODES} promo codes expiring in 60 days; maria can claim one at /giveaway"
+    ]

@@ -1,0 +1,150 @@
+"""The expiry job (`giveaway expire-codes`, run by cron on every host).
+
+It marks free codes past their batch's expiry as expired, reminds claimants
+whose code expires soon and who have not set up a key yet (once each), and
+tells the "email me when codes return" list when codes are available again.
+Running it twice changes nothing the second time. On PostgreSQL a
+transaction-level advisory lock lets only one host work at a time; the others
+see the lock and stop at once. On SQLite the run takes the write lock up front
+(BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from giveaway import mail
+from giveaway.accounts.models import User
+from giveaway.claims.eligibility import codes_available, window
+from giveaway.claims.models import PromoCode, RestockRequest
+from giveaway.claims.service import setup_url
+
+# pg_try_advisory_xact_lock key: "giveaway expire-codes", stable across hosts.
+LOCK_KEY = 0x67697665_65787069 & 0x7FFFFFFFFFFFFFFF
+
+
+@dataclass
+class Summary:
+    locked_out: bool = False
+    expired: int = 0
+    reminded: int = 0
+    notified: int = 0
+
+    def line(self) -> str:
+        if self.locked_out:
+            return "expire-codes: another run holds the lock; nothing to do here."
+        return (
+            f"expire-codes: {self.expired} codes expired, {self.reminded} reminders sent, "
+            f"{self.notified} people told that codes are available."
+        )
+
+
+def take_lock(session: Session) -> bool:
+    """Take the job's lock for this transaction; False when another run holds it."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}))
+    if dialect == "sqlite":
+        try:
+            # The first statement of the transaction: take the write lock now,
+            # waiting up to the busy timeout for another writer.
+            session.execute(text("BEGIN IMMEDIATE"))
+        except OperationalError:
+            session.rollback()
+            return False
+    return True
+
+
+def run(session: Session, now: datetime, *, reminder_days: int) -> Summary:
+    """One run of the job in the caller's transaction (the caller commits)."""
+    summary = Summary()
+    if not take_lock(session):
+        summary.locked_out = True
+        return summary
+    summary.expired = expire(session, now)
+    summary.reminded = remind(session, now, reminder_days)
+    summary.notified = notify_restock(session, now)
+    return summary
+
+
+def expire(session: Session, now: datetime) -> int:
+    result = session.execute(
+        update(PromoCode)
+        .where(
+            PromoCode.claimed_by_id.is_(None),
+            PromoCode.expired_at.is_(None),
+            PromoCode.voided_at.is_(None),
+            PromoCode.expires_at <= now,
+        )
+        .values(expired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def has_registered_key(user: User) -> bool:
+    # Until the 2FA area records keys, any 2FA ever enabled counts as set up.
+    return user.first_2fa_enabled_at is not None
+
+
+def remind(session: Session, now: datetime, days: int) -> int:
+    if days <= 0:
+        return 0
+    rows = session.execute(
+        select(PromoCode, User)
+        .join(User, User.id == PromoCode.claimed_by_id)
+        .where(
+            PromoCode.reminder_sent_at.is_(None),
+            PromoCode.voided_at.is_(None),
+            PromoCode.expires_at > now,
+            PromoCode.expires_at <= now + timedelta(days=days),
+        )
+        .order_by(PromoCode.id)
+    ).all()
+    sent = 0
+    for code, user in rows:
+        if has_registered_key(user):
+            continue
+        code.reminder_sent_at = now
+        mail.send(
+            mail.recipient(user.username, user.email),
+            "claim_reminder",
+            user=user,
+            code=code.code,
+            expires_at=code.expires_at,
+            days_left=max(0, (code.expires_at - now).days),
+            setup_link=setup_url(),
+        )
+        sent += 1
+    return sent
+
+
+def notify_restock(session: Session, now: datetime) -> int:
+    if window().state(now) == "closed" or not codes_available(session, now):
+        return 0
+    rows = session.execute(
+        select(RestockRequest, User)
+        .join(User, User.id == RestockRequest.user_id)
+        .where(RestockRequest.notified_at.is_(None))
+        .order_by(RestockRequest.id)
+    ).all()
+    claimed = set(
+        session.scalars(
+            select(PromoCode.claimed_by_id).where(
+                PromoCode.claimed_by_id.in_([user.id for _, user in rows])
+            )
+        )
+    )
+    sent = 0
+    for request, user in rows:
+        request.notified_at = now
+        if user.id in claimed:
+            continue
+        mail.send(mail.recipient(user.username, user.email), "codes_returned", user=user)
+        sent += 1
+    return sent

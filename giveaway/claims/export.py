@@ -1,0 +1,51 @@
+"""The claims as CSV (`giveaway export-claims` and the admin page), safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from giveaway.accounts.models import User
+from giveaway.claims.models import PromoBatch, PromoCode
+
+HEADER = ("username", "code", "batch", "claimed_at")
+# A cell starting with one of these is read as a formula by spreadsheet programs.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: str) -> str:
+    """Prefix a leading formula character with ' so the cell stays text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
+    result = session.execute(
+        select(User.username, PromoCode.code, PromoBatch.name, PromoCode.claimed_at)
+        .join(User, User.id == PromoCode.claimed_by_id)
+        .join(PromoBatch, PromoBatch.id == PromoCode.batch_id)
+        .order_by(PromoCode.claimed_at, PromoCode.id)
+        .execution_options(yield_per=1000)
+    )
+    for username, code, batch, claimed_at in result:
+        yield (username, code, batch, claimed_at.isoformat() if claimed_at else "")
+
+
+def write(session: Session, out: io.TextIOBase | io.StringIO) -> int:
+    """Write the CSV to `out`; returns the number of claims written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    count = 0
+    for row in rows(session):
+        writer.writerow([safe_cell(v) for v in row])
+        count += 1
+    return count
+
+
+def as_text(session: Session) -> tuple[str, int]:
+    buffer = io.StringIO()
+    count = write(session, buffer)
+    return buffer.getvalue(), count

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from giveaway.claims import regions
+
+
+def _known_region(form: FlaskForm, field: SelectField) -> None:
+    # Any ISO 3166-1 code is a valid answer (an old page, a changed setting):
+    # one that is not eligible gets the alternatives, not a form error.
+    if not field.data or not regions.is_valid(field.data):
+        raise ValidationError("Choose the country the keys would be shipped to.")
+
+
+class ClaimForm(FlaskForm):
+    region = SelectField(
+        "Where would the keys be shipped?",
+        choices=[],
+        validate_choice=False,
+        validators=[_known_region],
+    )
+
+    def __init__(self, eligible: list[str], *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.region.choices = [("", "Choose a country…"), *regions.choices(eligible)]
+
+
+class NotifyForm(FlaskForm):
+    """Only a CSRF token: email me when codes are available again."""
+
+
+class UploadForm(FlaskForm):
+    file = FileField(
+        "File of codes",
+        validators=[FileRequired("Choose the file of codes to upload.")],
+        description="One code a line, or a CSV file whose first column is the code.",
+    )
+    name = StringField(
+        "Batch name",
+        validators=[DataRequired("Give the batch a name."), Length(max=100)],
+    )
+    vendor = StringField("Vendor", validators=[Length(max=100)])
+    keys_per_code = IntegerField(
+        "Keys per code",
+        default=2,
+        validators=[
+            InputRequired("How many keys does one code buy?"),
+            NumberRange(1, 10, "Between 1 and 10."),
+        ],
+    )
+    expires = DateField(
+        "Codes expire on (00:00 UTC)",
+        validators=[InputRequired("Give the date the codes expire.")],
+    )
+
+
+class ConfirmUploadForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired()])
+
+
+class VoidForm(FlaskForm):
+    code = StringField(
+        "Code to void",
+        validators=[DataRequired("Enter the code to void."), Length(max=64)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Say why the code is voided."), Length(max=500)],
+    )

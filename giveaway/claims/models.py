@@ -1,0 +1,117 @@
+"""Promo batches, promo codes and the "tell me when codes return" list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from giveaway import clock
+from giveaway.accounts.models import User
+from giveaway.db import Base, UTCDateTime
+
+
+class PromoBatch(Base):
+    __tablename__ = "promo_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    vendor: Mapped[str] = mapped_column(String(100), default="")
+    keys_per_code: Mapped[int] = mapped_column(Integer, default=2)
+    # A batch's expiry never changes once uploaded; its codes carry a copy.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    code_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    uploaded_by: Mapped[User | None] = relationship()
+
+
+class PromoCode(Base):
+    __tablename__ = "promo_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("promo_batches.id", ondelete="RESTRICT"), index=True
+    )
+    # The batch's expiry, copied at upload: the claim statement then needs one
+    # index on one table to find the earliest-expiring free code.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # UNIQUE: the database itself refuses a second code for the same person.
+    claimed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(String(500))
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the emailed receipt was queued (it goes out after the claim commits).
+    receipt_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    batch: Mapped[PromoBatch] = relationship()
+    claimed_by: Mapped[User | None] = relationship()
+
+    @property
+    def masked(self) -> str:
+        return mask(self.code)
+
+    def is_usable(self, now: datetime) -> bool:
+        """Not voided, not marked expired and its batch not past its expiry."""
+        return self.voided_at is None and self.expired_at is None and self.expires_at > now
+
+
+# The claim statement's index: only codes still free, in the order they go out.
+AVAILABLE = "claimed_by_id IS NULL AND voided_at IS NULL AND expired_at IS NULL"
+Index(
+    "ix_promo_codes_available",
+    PromoCode.expires_at,
+    PromoCode.id,
+    sqlite_where=text(AVAILABLE),
+    postgresql_where=text(AVAILABLE),
+)
+# The expiry job's reminder scan: claimed codes by expiry.
+Index(
+    "ix_promo_codes_claimed_expiry",
+    PromoCode.expires_at,
+    sqlite_where=text("claimed_by_id IS NOT NULL AND reminder_sent_at IS NULL"),
+    postgresql_where=text("claimed_by_id IS NOT NULL AND reminder_sent_at IS NULL"),
+)
+
+
+class RestockRequest(Base):
+    """A maintainer who found the pool empty and asked to be told when codes return."""
+
+    __tablename__ = "restock_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class UploadPreview(Base):
+    """A validated upload waiting for the admin's confirmation (deleted on confirm)."""
+
+    __tablename__ = "promo_upload_previews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    batch_name: Mapped[str] = mapped_column(String(100))
+    vendor: Mapped[str] = mapped_column(String(100), default="")
+    keys_per_code: Mapped[int] = mapped_column(Integer, default=2)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    content: Mapped[str] = mapped_column(Text)
+
+
+def mask(code: str) -> str:
+    """First two and last two characters: enough to tell codes apart, not to use one."""
+    if len(code) <= 6:
+        return code[:1] + "…" if code else ""
+    return f"{code[:2]}…{code[-2:]}"

@@ -1,0 +1,255 @@
+"""The pool: validating a file of promo codes and adding it as a batch, all or nothing.
+
+The admin page and `giveaway load-codes` share `validate` (every problem, with
+its line number) and `add_batch` (one transaction; nothing is written unless
+every code is good).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from giveaway.accounts.models import User
+from giveaway.claims.models import PromoBatch, PromoCode, mask
+from giveaway.events import service as events
+
+CODE_RE = re.compile(r"[A-Za-z0-9-]+")
+MAX_CODE_LENGTH = 64
+MAX_NAME_LENGTH = 100
+HEADER_NAMES = {"code", "codes", "promo_code", "promo code", "promocode"}
+# More problems than this are counted, not listed one by one.
+MAX_LISTED_PROBLEMS = 500
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None  # None: about the whole file or a batch field
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+@dataclass
+class Report:
+    codes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    lines: int = 0
+    header_skipped: bool = False
+    problem_count: int = 0
+    line_of: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem_count and bool(self.codes)
+
+    def add(self, line: int | None, message: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(Problem(line, message))
+
+    @property
+    def unlisted(self) -> int:
+        return self.problem_count - len(self.problems)
+
+
+@dataclass(frozen=True)
+class BatchDetails:
+    name: str
+    vendor: str
+    keys_per_code: int
+    expires_at: datetime
+
+
+def decode(raw: bytes, max_bytes: int) -> tuple[str | None, list[Problem]]:
+    """The file as text, or the reason it is not acceptable."""
+    if len(raw) > max_bytes:
+        return None, [
+            Problem(None, f"The file is larger than {max_bytes:,} bytes; split it into batches.")
+        ]
+    if b"\x00" in raw:
+        return None, [Problem(None, "The file is not text (it contains NUL bytes).")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [
+            Problem(None, f"The file is not UTF-8 text (undecodable byte at offset {exc.start}).")
+        ]
+    return text, []
+
+
+def parse_codes(text: str) -> Report:
+    """Every code of `text` (one a line, or CSV with the code first) and every problem."""
+    report = Report()
+    lines = text.splitlines()
+    report.lines = len(lines)
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            report.add(number, "blank line")
+            continue
+        if "," in line or '"' in line:
+            try:
+                row = next(csv.reader([line]))
+            except csv.Error as exc:
+                report.add(number, f"not a readable CSV row ({exc})")
+                continue
+            value = (row[0] if row else "").strip()
+        else:
+            value = line.strip()
+        if number == 1 and value.lower() in HEADER_NAMES:
+            report.header_skipped = True
+            continue
+        if not value:
+            report.add(number, "no code in the first column")
+            continue
+        shown = value if len(value) <= 40 else value[:37] + "…"
+        if len(value) > MAX_CODE_LENGTH:
+            report.add(number, f"code {shown!r} is longer than {MAX_CODE_LENGTH} characters")
+            continue
+        if not CODE_RE.fullmatch(value):
+            bad = sorted({c for c in value if not CODE_RE.fullmatch(c)})
+            report.add(
+                number,
+                f"code {shown!r} has characters other than letters, digits and '-': "
+                + " ".join(repr(c) for c in bad),
+            )
+            continue
+        if value in seen:
+            # Valid-looking codes are never echoed in full (admin pages mask codes).
+            report.add(number, f"code {mask(value)} is already on line {seen[value]}")
+            continue
+        seen[value] = number
+        report.line_of[value] = number
+        report.codes.append(value)
+    return report
+
+
+def check_database(session: Session, report: Report) -> None:
+    """Add a problem for every code that is already in the database."""
+    existing: set[str] = set()
+    for start in range(0, len(report.codes), 500):
+        chunk = report.codes[start : start + 500]
+        existing.update(session.scalars(select(PromoCode.code).where(PromoCode.code.in_(chunk))))
+    if not existing:
+        return
+    for code in report.codes:
+        if code in existing:
+            report.add(report.line_of.get(code), f"code {mask(code)} is already in the database")
+    report.codes = [c for c in report.codes if c not in existing]
+
+
+def validate_details(
+    session: Session,
+    name: str,
+    vendor: str,
+    keys_per_code: int,
+    expires_at: datetime | None,
+    now: datetime,
+) -> list[Problem]:
+    problems = []
+    name = name.strip()
+    if not name:
+        problems.append(Problem(None, "Give the batch a name."))
+    elif len(name) > MAX_NAME_LENGTH:
+        problems.append(
+            Problem(None, f"The batch name is longer than {MAX_NAME_LENGTH} characters.")
+        )
+    elif session.scalar(select(func.count()).where(func.lower(PromoBatch.name) == name.lower())):
+        problems.append(Problem(None, f"There is already a batch named {name!r}."))
+    if len(vendor.strip()) > MAX_NAME_LENGTH:
+        problems.append(Problem(None, f"The vendor is longer than {MAX_NAME_LENGTH} characters."))
+    if not 1 <= keys_per_code <= 10:
+        problems.append(Problem(None, "Keys per code must be between 1 and 10."))
+    if expires_at is None:
+        problems.append(Problem(None, "Give the date the codes expire."))
+    elif expires_at <= now:
+        problems.append(
+            Problem(None, "The expiry date is in the past: codes would never be usable.")
+        )
+    return problems
+
+
+def expiry_from_date(value: date | datetime | str) -> datetime:
+    """A batch expires at the start (00:00 UTC) of the given day, or at the given moment."""
+    if isinstance(value, str):
+        value = value.strip()
+        parsed: date | datetime = (
+            date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        )
+    else:
+        parsed = value
+    if isinstance(parsed, datetime):
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    return datetime.combine(parsed, time(0, 0), tzinfo=UTC)
+
+
+def validate(
+    session: Session,
+    raw: bytes,
+    details: BatchDetails,
+    now: datetime,
+    *,
+    max_bytes: int,
+) -> Report:
+    """Everything wrong with this upload; `report.ok` when it can be added as it is."""
+    text, file_problems = decode(raw, max_bytes)
+    if text is None:
+        report = Report()
+        for p in file_problems:
+            report.add(p.line, p.message)
+    else:
+        report = parse_codes(text)
+        check_database(session, report)
+        if not report.codes and not report.problem_count:
+            report.add(None, "The file has no codes.")
+    for p in validate_details(
+        session, details.name, details.vendor, details.keys_per_code, details.expires_at, now
+    ):
+        report.add(p.line, p.message)
+    return report
+
+
+def add_batch(
+    session: Session,
+    codes: list[str],
+    details: BatchDetails,
+    admin: User | None,
+    now: datetime,
+) -> PromoBatch:
+    """Insert the batch and all its codes (validated already) in the caller's transaction."""
+    batch = PromoBatch(
+        name=details.name.strip(),
+        vendor=details.vendor.strip(),
+        keys_per_code=details.keys_per_code,
+        expires_at=details.expires_at,
+        uploaded_by_id=admin.id if admin else None,
+        uploaded_at=now,
+        code_count=len(codes),
+    )
+    session.add(batch)
+    session.flush()
+    rows: list[dict[str, Any]] = [
+        {"code": c, "batch_id": batch.id, "expires_at": details.expires_at} for c in codes
+    ]
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(PromoCode), rows[start : start + 1000])
+    events.record(
+        session,
+        "claim:batch_uploaded",
+        None,
+        actor=admin,
+        batch=batch.name,
+        batch_id=batch.id,
+        codes=len(codes),
+        vendor=batch.vendor,
+        expires_at=details.expires_at.isoformat(),
+    )
+    return batch

@@ -1,0 +1,165 @@
+"""/giveaway: the eligibility checklist, the claim, the code and the FAQ.
+
+The region answer of the claim form decides one thing (can keys be shipped
+there) and is then dropped: it is not stored, not put in the session, a flash
+message, an event or a log line.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from giveaway import clock, db
+from giveaway.claims import eligibility, regions, service
+from giveaway.claims.forms import ClaimForm, NotifyForm
+from giveaway.claims.models import RestockRequest
+from giveaway.extensions import limiter
+
+bp = Blueprint("giveaway", __name__, url_prefix="/giveaway", cli_group=None)
+
+
+@bp.record_once
+def _check_settings(state) -> None:  # type: ignore[no-untyped-def]
+    from giveaway.settings import SettingsError
+
+    with state.app.app_context():
+        try:
+            eligibility.check_settings()
+        except eligibility.SettingError as exc:
+            raise SettingsError(str(exc)) from exc
+
+
+def _claim_rate_key() -> str:
+    # Per person when signed in: many maintainers may share one office address.
+    if current_user.is_authenticated:
+        return f"claim:user:{current_user.id}"
+    return f"claim:ip:{get_remote_address()}"
+
+
+def _page(status: int = 200, *, form: ClaimForm | None = None, region_refused: bool = False):  # type: ignore[no-untyped-def]
+    session = db.session()
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    now = clock.now()
+    result = eligibility.check(session, user, now)
+    waiting = False
+    if user is not None:
+        waiting = (
+            session.scalar(
+                select(RestockRequest.id).where(
+                    RestockRequest.user_id == user.id, RestockRequest.notified_at.is_(None)
+                )
+            )
+            is not None
+        )
+    return (
+        render_template(
+            "claims/index.html",
+            result=result,
+            now=now,
+            form=form or ClaimForm(eligibility.eligible_regions()),
+            notify_form=NotifyForm(),
+            waiting_for_codes=waiting,
+            region_refused=region_refused,
+            setup_link=_setup_link(),
+            security_link=_security_link(),
+            eligible_names=[
+                name for code, name in regions.choices(eligibility.eligible_regions())[:-1]
+            ],
+        ),
+        status,
+    )
+
+
+def _setup_link() -> str:
+    if "giveaway.setup" in current_app.view_functions:
+        return url_for("giveaway.setup")
+    return service.SETUP_PATH
+
+
+def _security_link() -> str | None:
+    for endpoint in ("twofactor.security", "accounts.security"):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint)
+    if any(rule.rule == "/account/security" for rule in current_app.url_map.iter_rules()):
+        return "/account/security"
+    return None
+
+
+@bp.get("")
+def index():  # type: ignore[no-untyped-def]
+    return _page()
+
+
+@bp.post("/claim")
+@login_required
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_CLAIM"], key_func=_claim_rate_key, methods=["POST"]
+)
+def claim():  # type: ignore[no-untyped-def]
+    session = db.session()
+    user = current_user._get_current_object()
+    now = clock.now()
+    form = ClaimForm(eligibility.eligible_regions())
+    if not form.validate_on_submit():
+        return _page(400, form=form)
+    result = eligibility.check(session, user, now)
+    if result.claimed is not None:
+        return redirect(url_for("giveaway.index", _anchor="your-code"), 303)
+    if not result.eligible:
+        # The page lists what failed; the region was not even looked at.
+        return _page(409 if result.only_pool_empty else 403)
+    # The one decision the region is used for; the value goes no further.
+    ships = eligibility.ships_to(form.region.data)
+    form.region.data = None
+    if not ships:
+        return _page(200, region_refused=True)
+    outcome = service.claim(session, user, now)
+    if outcome.status == "empty":
+        flash(
+            "Sorry: the last code was just claimed. You can ask to be told when codes return.",
+            "warning",
+        )
+        return redirect(url_for("giveaway.index", _anchor="out-of-codes"), 303)
+    if outcome.new:
+        flash("Your code is ready. We also emailed you a receipt.", "success")
+    return redirect(url_for("giveaway.index", _anchor="your-code"), 303)
+
+
+@bp.post("/notify")
+@login_required
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_CLAIM"], key_func=_claim_rate_key, methods=["POST"]
+)
+def notify():  # type: ignore[no-untyped-def]
+    form = NotifyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session = db.session()
+    user = current_user._get_current_object()
+    result = eligibility.check(session, user, clock.now())
+    if result.claimed is not None:
+        return redirect(url_for("giveaway.index"), 303)
+    if not result.only_pool_empty:
+        # Only people held back by the empty pool alone are told when codes return.
+        return _page(409 if result.codes_available else 403)
+    request_row = session.scalar(select(RestockRequest).where(RestockRequest.user_id == user.id))
+    if request_row is None:
+        session.add(RestockRequest(user_id=user.id, created_at=clock.now()))
+    else:
+        request_row.created_at = clock.now()
+        request_row.notified_at = None
+    flash(f"We will email {user.email} when codes are available again.", "success")
+    return redirect(url_for("giveaway.index", _anchor="out-of-codes"), 303)
+
+
+def _register_commands() -> None:
+    from giveaway.claims import cli
+
+    for command in cli.COMMANDS:
+        bp.cli.add_command(command)
+
+
+_register_commands()
