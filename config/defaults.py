@@ -21,6 +21,10 @@ DATABASE_POOL_SIZE = 10
 # cafile=/path/ca.pem (trust a private certificate authority), timeout=SECONDS
 # (default MAIL_TIMEOUT). Quote special characters in the password (%40 for @).
 MAIL_URL = ""
+# "background": a web request's mail is sent by a thread after the response
+# (what is left when a process stops is sent by `giveaway send-mail`);
+# "inline": sent before the response. Commands always send inline.
+MAIL_DELIVERY = "background"
 MAIL_FROM = "Security Key Giveaway <giveaway@localhost>"
 MAIL_TIMEOUT = 10
 

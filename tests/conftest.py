@@ -47,6 +47,8 @@ def base_config(tmp_path: Path) -> dict[str, object]:
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "MAIL_URL": f"file://{tmp_path / 'outbox'}",
+        # Tests read the outbox right after a request: send before the response.
+        "MAIL_DELIVERY": "inline",
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
         "BREACHED_PASSWORDS_URL": "https://breached.test/range/",
