@@ -51,3 +51,10 @@ PROXY_FIX_HOPS = 0
 PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
 
 WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
+
+# Critical projects: the top CRITICAL_PERCENT of all projects by downloads
+# over the CRITICAL_WINDOW_MONTHS whole calendar months before the as-of month.
+CRITICAL_WINDOW_MONTHS = 6
+CRITICAL_PERCENT = 1.0
+# Seconds to wait on a download-statistics URL (connect and each read).
+DOWNLOADS_URL_TIMEOUT = 30.0

@@ -16,6 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = (
     "giveaway.main.views",
     "giveaway.accounts.views",
+    "giveaway.critical.admin_views",
 )
 
 

@@ -27,6 +27,14 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_roles_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(make_migration_command)
+    register_area_commands(app)
+
+
+def register_area_commands(app: Flask) -> None:
+    """Each area adds its own commands."""
+    from giveaway.critical import cli as critical_cli
+
+    critical_cli.init_app(app)
 
 
 @click.command("init-db")

@@ -77,7 +77,13 @@ def people(session: Session) -> list[str]:
     ]
 
 
-STEPS: list[Step] = [people]
+def critical_projects(session: Session) -> list[str]:
+    from giveaway.critical.demo import downloads
+
+    return downloads(session)
+
+
+STEPS: list[Step] = [people, critical_projects]
 
 
 def build(*, reset: bool = True) -> list[str]:
