@@ -143,9 +143,18 @@ def main() -> None:
     parser.add_argument(
         "--database-url", help="run the portal's side on this database (default: fresh SQLite)"
     )
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the files and databases in this folder (default: temp)"
+    )
+    parser.add_argument(
+        "--skip-plain", action="store_true", help="time only the portal's code"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-critical-") as tmp:
-        workdir = Path(tmp)
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for old in workdir.glob("*.sqlite3*"):
+            old.unlink()
         t0 = time.perf_counter()
         files = generate(workdir, args.projects, args.periods)
         print(
@@ -156,8 +165,10 @@ def main() -> None:
         portal, summary, detail = run_portal(url, files, workdir)
         print(detail)
         print(f"  {summary}")
-        plain, critical = run_plain(files, workdir)
         print(f"portal import + compute ({url.split(':')[0]}): {portal:.2f}s")
+        if args.skip_plain:
+            return
+        plain, critical = run_plain(files, workdir)
         print(f"plain SQL (sqlite3 executemany + RANK):   {plain:.2f}s ({critical:,} in the top)")
         print(f"ratio: {portal / plain:.2f}x")
 

@@ -8,6 +8,7 @@ from datetime import date
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from giveaway import clock, db
 from giveaway.cli import fail
@@ -47,6 +48,7 @@ class _Progress:
 @click.option(
     "--period", required=True, help="The month (2026-03) or day (2026-03-14) the counts cover."
 )
+@with_appcontext
 @db.transactional
 def import_downloads_command(source: str, period: str) -> None:
     """Import download counts of one period from a CSV or JSON file or an http(s) URL.
@@ -89,6 +91,7 @@ def import_downloads_command(source: str, period: str) -> None:
 
 @click.command("compute-critical")
 @click.option("--as-of", "as_of", help="The day to compute for (YYYY-MM-DD); default today.")
+@with_appcontext
 @db.transactional
 def compute_critical_command(as_of: str | None) -> None:
     """Designate the critical projects: the top percent by downloads in the window."""
@@ -105,6 +108,7 @@ def compute_critical_command(as_of: str | None) -> None:
 
 
 @click.command("list-critical")
+@with_appcontext
 def list_critical_command() -> None:
     """CSV project,downloads,rank,critical_since of every critical project."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
