@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from giveaway import clock
@@ -36,12 +36,17 @@ class DownloadPeriod(Base):
 
 class DownloadCount(Base):
     __tablename__ = "download_counts"
+    # Covering index: a project's totals are summed by scanning it in order,
+    # without touching the table (halves the ranking time on SQLite).
+    __table_args__ = (
+        Index("ix_download_counts_project_totals", "project_id", "period_id", "downloads"),
+    )
 
     period_id: Mapped[int] = mapped_column(
         ForeignKey("download_periods.id", ondelete="CASCADE"), primary_key=True
     )
     project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
     )
     downloads: Mapped[int] = mapped_column(BigInteger)
 

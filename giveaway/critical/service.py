@@ -77,7 +77,10 @@ _RANKED = text(
     "SELECT project_id, total, rnk FROM ("
     " SELECT project_id, total, RANK() OVER (ORDER BY total DESC) AS rnk FROM ("
     "  SELECT project_id, SUM(downloads) AS total FROM download_counts"
-    "  WHERE period_id IN :period_ids GROUP BY project_id"
+    # "+period_id" keeps SQLite from searching the primary key by period (then
+    # sorting every row by project); it scans the covering index in project
+    # order instead. PostgreSQL reads it as plain period_id.
+    "  WHERE +period_id IN :period_ids GROUP BY project_id"
     " ) totals WHERE total > 0"
     ") ranked WHERE rnk <= :cutoff ORDER BY rnk, project_id"
 ).bindparams(bindparam("period_ids", expanding=True))
