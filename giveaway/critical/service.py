@@ -7,6 +7,7 @@ the rank and downloads that first made it so are kept.
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -113,6 +114,7 @@ class ComputeResult:
     newly: list[int] = field(default_factory=list)
     critical_total: int = 0
     notified_users: int = 0
+    seconds: float = 0.0
 
     def summary(self) -> str:
         if not self.periods:
@@ -126,7 +128,7 @@ class ComputeResult:
             f"{len(self.periods)} periods): index size {self.index_size:,}, top "
             f"{self.cutoff:,} by rank; {len(self.ranked):,} projects in the top, "
             f"{len(self.newly):,} newly critical, {self.critical_total:,} critical in all; "
-            f"{self.notified_users:,} maintainers emailed."
+            f"{self.notified_users:,} maintainers emailed ({self.seconds:.1f}s)."
         )
 
 
@@ -143,6 +145,8 @@ def compute(
     months = months if months is not None else int(config["CRITICAL_WINDOW_MONTHS"])
     percent = percent if percent is not None else float(config["CRITICAL_PERCENT"])
     now = now or clock.now()
+    started = time.perf_counter()
+    take_compute_lock(session)
     window = window_for(as_of, months)
     periods = window_periods(session, window)
     known = session.scalar(select(func.count()).select_from(Project)) or 0
@@ -183,7 +187,25 @@ def compute(
         maintainers_emailed=result.notified_users,
     )
     session.flush()
+    result.seconds = time.perf_counter() - started
     return result
+
+
+# Any constant works: it names the lock that designation runs share.
+_PG_LOCK_KEY = 0x6372_6974  # "crit"
+
+
+def take_compute_lock(session: Session) -> None:
+    """One designation run at a time, even when cron starts one on every host.
+
+    PostgreSQL: a transaction-level advisory lock, so a second run waits and
+    then sees the first one's designations and notices. SQLite: a write
+    first thing takes the database's write lock before anything is read.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    else:
+        session.execute(text("UPDATE critical_designations SET rank = rank WHERE 0 = 1"))
 
 
 def _designate(session: Session, result: ComputeResult, now: datetime) -> list[int]:

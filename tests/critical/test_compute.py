@@ -276,3 +276,39 @@ def test_period_parsing() -> None:
     assert parse_period("2024-02").ends_on == date(2024, 2, 29)
     assert parse_period("2026-03-14").starts_on == date(2026, 3, 14)
     assert parse_period("2026-03").is_month and not parse_period("2026-03-14").is_month
+
+
+def test_concurrent_runs_designate_and_email_once(any_app: Flask, tmp_path: Path) -> None:
+    """Two runs at once (cron on two hosts): each project is designated and told once."""
+    import threading
+
+    from giveaway import mail
+
+    outbox = outbox_for(any_app)
+    maria = make_user(any_app, "maria")
+    make_project(any_app, "toolbelt", maintainers=[(maria, RoleName.OWNER)])
+    import_rows(any_app, tmp_path, "2026-03", [("toolbelt", 1000), *filler(99)])
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        with any_app.app_context():
+            try:
+                barrier.wait()
+                service.compute(db.session(), date(2026, 4, 15))
+                db.commit()
+            except BaseException as exc:  # noqa: BLE001 - a loser may fail, never duplicate
+                db.session().rollback()
+                mail.discard_queue()
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) <= 1
+    assert critical_names(any_app) == {"toolbelt"}
+    assert len(outbox.to("maria@example.org")) == 1
+    with any_app.app_context():
+        assert len(db.session().scalars(select(CriticalDesignation)).all()) == 1
