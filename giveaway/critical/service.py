@@ -296,7 +296,7 @@ def notify_maintainers(session: Session, now: datetime) -> int:
             user=user,
             projects=projects,
             link=link,
-            months=months,
+            months=f"{_NUMBER_WORDS.get(months, str(months))} months",
             percent=f"{float(current_app.config['CRITICAL_PERCENT']):g}",
             index_name=current_app.config["INDEX_NAME"],
         )
