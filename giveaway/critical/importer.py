@@ -34,11 +34,11 @@ from giveaway.critical.periods import Period
 from giveaway.db import UTCDateTime
 from giveaway.projects import names
 
+# JSON rows are written this many at a time; CSV goes in blocks of BLOCK_CHARS.
 CHUNK = 50_000
 MAX_NAME = 200
+# Every bad row is counted; this many are listed.
 MAX_SHOWN_ERRORS = 50
-# Rows reported to the progress callback at a time.
-PROGRESS_EVERY = CHUNK
 
 Progress = Callable[[int], None]
 
@@ -194,7 +194,7 @@ def _name_problem(raw: str) -> str | None:
 
 
 def _bad_count(value: object) -> str:
-    return f"the download count must be a whole number of 0 or more, not {str(value)[:40]!r}"
+    return f"the download count must be a whole number from 0 to 10^15, not {str(value)[:40]!r}"
 
 
 # Characters of a valid name; a newline separates names in the bulk checks.
@@ -420,7 +420,7 @@ def _json_row(index: int, row: dict[str, Any] | None, errors: _Errors) -> Iterat
         value = int(value)
     downloads = _count(value)
     if downloads is None:
-        errors.add(where, f"the download count must be a whole number of 0 or more, not {value!r}")
+        errors.add(where, _bad_count(value))
         return
     yield raw, downloads
 
