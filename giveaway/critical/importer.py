@@ -445,8 +445,9 @@ class _Staging:
     """Temporary tables on the session's own connection.
 
     Rows go into `critical_staging` as they come (cheap appends); then one
-    GROUP BY sums the rows of each project into `critical_merged`, keyed and
-    ordered by name, so the lookups into projects run in index order.
+    GROUP BY sums the rows of each project into `critical_merged`. On SQLite
+    that table is keyed and ordered by name, so the lookups into projects run
+    in index order; PostgreSQL hash-joins it and needs no key.
     """
 
     def __init__(self, session: Session) -> None:
@@ -459,7 +460,8 @@ class _Staging:
             for ddl in (
                 "CREATE TEMP TABLE IF NOT EXISTS critical_staging (name text NOT NULL, "
                 "display text NOT NULL, downloads bigint NOT NULL) ON COMMIT DROP",
-                "CREATE TEMP TABLE IF NOT EXISTS critical_merged (name text PRIMARY KEY, "
+                # Unique by construction (GROUP BY); no index to maintain.
+                "CREATE TEMP TABLE IF NOT EXISTS critical_merged (name text NOT NULL, "
                 "display text NOT NULL, downloads bigint NOT NULL) ON COMMIT DROP",
                 "TRUNCATE critical_staging, critical_merged",
             ):
@@ -506,6 +508,9 @@ class _Staging:
             "INSERT INTO critical_merged (name, display, downloads) "
             "SELECT name, MIN(display), SUM(downloads) FROM critical_staging GROUP BY name"
         )
+        if self.pg:
+            # Temporary tables get no statistics otherwise; the joins need them.
+            cursor.execute("ANALYZE critical_merged")
         cursor.close()
 
     def drop(self) -> None:

@@ -35,19 +35,25 @@ class DownloadPeriod(Base):
 
 
 class DownloadCount(Base):
+    """A project's downloads in one period: the one table that grows with the index.
+
+    No foreign keys, on purpose: checking them row by row doubled the time of
+    an 800,000-row import on PostgreSQL. The importer writes only ids it has
+    just joined from projects and download_periods, and neither is deleted.
+    """
+
     __tablename__ = "download_counts"
-    # Covering index: a project's totals are summed by scanning it in order,
-    # without touching the table (halves the ranking time on SQLite).
     __table_args__ = (
-        Index("ix_download_counts_project_totals", "project_id", "period_id", "downloads"),
+        # SQLite sums a project's periods by scanning this covering index in
+        # project order (no sort, no table lookups: twice as fast). PostgreSQL
+        # hashes a sequential scan instead and would only pay to maintain it.
+        Index("ix_download_counts_project_totals", "project_id", "period_id", "downloads").ddl_if(
+            dialect="sqlite"
+        ),
     )
 
-    period_id: Mapped[int] = mapped_column(
-        ForeignKey("download_periods.id", ondelete="CASCADE"), primary_key=True
-    )
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
-    )
+    period_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     downloads: Mapped[int] = mapped_column(BigInteger)
 
 
