@@ -146,9 +146,7 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, help="keep the files and databases in this folder (default: temp)"
     )
-    parser.add_argument(
-        "--skip-plain", action="store_true", help="time only the portal's code"
-    )
+    parser.add_argument("--skip-plain", action="store_true", help="time only the portal's code")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-critical-") as tmp:
         workdir = args.workdir or Path(tmp)
