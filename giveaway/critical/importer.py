@@ -550,6 +550,10 @@ _COUNTS = text(
     "SELECT :period_id, p.id, m.downloads FROM critical_merged m "
     "JOIN projects p ON p.name = m.name"
 )
+# PostgreSQL hash-joins in no particular order; key order makes the primary
+# key's inserts appends (2.0 s instead of 3.4 s for 800,000 rows). On SQLite
+# the name order of critical_merged is already close to id order.
+_COUNTS_PG = text(_COUNTS.text + " ORDER BY p.id")
 
 
 def import_downloads(
@@ -608,7 +612,9 @@ def import_downloads(
         lap("replace")
         created = session.execute(_NEW_PROJECTS, {"now": now}).rowcount
         lap("new projects")
-        projects = session.execute(_COUNTS, {"period_id": existing.id}).rowcount
+        projects = session.execute(
+            _COUNTS_PG if staging.pg else _COUNTS, {"period_id": existing.id}
+        ).rowcount
         lap("counts")
         if projects is None or projects < 0:
             projects = session.scalar(
