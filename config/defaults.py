@@ -95,3 +95,9 @@ CODE_UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 CODE_UPLOAD_PREVIEW_MAX_AGE = 60 * 60
 # The expiry job reminds claimants this many days before their code expires.
 EXPIRY_REMINDER_DAYS = 7
+# Critical projects: the top CRITICAL_PERCENT of all projects by downloads
+# over the CRITICAL_WINDOW_MONTHS whole calendar months before the as-of month.
+CRITICAL_WINDOW_MONTHS = 6
+CRITICAL_PERCENT = 1.0
+# Seconds to wait on a download-statistics URL (connect and each read).
+DOWNLOADS_URL_TIMEOUT = 30.0

@@ -77,13 +77,19 @@ def people(session: Session) -> list[str]:
     ]
 
 
+def critical_projects(session: Session) -> list[str]:
+    from giveaway.critical.demo import downloads
+
+    return downloads(session)
+
+
 def _giveaway(session: Session) -> list[str]:
     from giveaway.claims.demo import giveaway_demo
 
     return giveaway_demo(session)
 
 
-STEPS: list[Step] = [people, _giveaway]
+STEPS: list[Step] = [people, critical_projects, _giveaway]
 
 
 def build(*, reset: bool = True) -> list[str]:

@@ -2,6 +2,13 @@
 
 from giveaway.accounts.models import User
 from giveaway.claims.models import PromoBatch, PromoCode, RestockRequest, UploadPreview
+from giveaway.critical.models import (
+    CriticalDesignation,
+    CriticalNotice,
+    DownloadCount,
+    DownloadImport,
+    DownloadPeriod,
+)
 from giveaway.db import Base
 from giveaway.events.models import Event
 from giveaway.mail.models import OutboxMessage
@@ -10,6 +17,11 @@ from giveaway.twofactor.models import RecoveryCode, UsedChallenge, WebAuthnCrede
 
 __all__ = [
     "Base",
+    "CriticalDesignation",
+    "CriticalNotice",
+    "DownloadCount",
+    "DownloadImport",
+    "DownloadPeriod",
     "Event",
     "OutboxMessage",
     "Project",
