@@ -14,7 +14,11 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def safe_cell(value: Any) -> str:
-    """The cell as text, defused with a leading quote if it could be a formula."""
+    """The cell as text, defused with a leading quote if it could be a formula.
+
+    Every CSV the portal writes goes through here: the events log, the claims,
+    the critical projects, the compliance list.
+    """
     if value is None:
         return ""
     if hasattr(value, "isoformat"):

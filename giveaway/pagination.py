@@ -28,6 +28,15 @@ class Page:
     def has_next(self) -> bool:
         return self.page < self.pages
 
+    @property
+    def first_index(self) -> int:
+        """The 1-based position of the first item shown (0 when there is none)."""
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.page * self.per_page, self.total)
+
 
 def parse_page(value: str | None) -> int:
     try:

@@ -11,15 +11,9 @@ from sqlalchemy.orm import Session
 
 from giveaway.accounts.models import User
 from giveaway.claims.models import PromoBatch, PromoCode
+from giveaway.csvexport import safe_cell
 
 HEADER = ("username", "code", "batch", "claimed_at")
-# A cell starting with one of these is read as a formula by spreadsheet programs.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    """Prefix a leading formula character with ' so the cell stays text."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def rows(session: Session) -> Iterator[tuple[str, str, str, str]]:

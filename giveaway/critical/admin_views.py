@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
-from giveaway import db
+from giveaway import csvexport, db
 from giveaway.admin.access import admin_required
 from giveaway.critical import listing, service
-from giveaway.critical.csvsafe import safe_row
 
 bp = Blueprint("critical_admin", __name__, url_prefix="/admin")
 
@@ -59,24 +55,8 @@ def projects():  # type: ignore[no-untyped-def]
 @bp.get("/critical.csv")
 @admin_required
 def projects_csv():  # type: ignore[no-untyped-def]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["project", "downloads", "rank", "critical_since"])
-    for name, downloads, rank, since in service.critical_projects(db.session()):
-        writer.writerow(
-            safe_row(
-                [
-                    name,
-                    "" if downloads is None else downloads,
-                    "" if rank is None else rank,
-                    since.isoformat() if since else "",
-                ]
-            )
-        )
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=critical-projects.csv"},
+    return csvexport.response(
+        "critical-projects.csv", service.CSV_HEADER, service.critical_projects(db.session())
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import date
 
@@ -10,10 +9,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from giveaway import clock, db
+from giveaway import clock, csvexport, db
 from giveaway.cli import fail
 from giveaway.critical import importer, service
-from giveaway.critical.csvsafe import safe_row
 from giveaway.critical.periods import parse_period
 from giveaway.events import service as events
 
@@ -111,16 +109,4 @@ def compute_critical_command(as_of: str | None) -> None:
 @with_appcontext
 def list_critical_command() -> None:
     """CSV project,downloads,rank,critical_since of every critical project."""
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["project", "downloads", "rank", "critical_since"])
-    for name, downloads, rank, since in service.critical_projects(db.session()):
-        writer.writerow(
-            safe_row(
-                [
-                    name,
-                    "" if downloads is None else downloads,
-                    "" if rank is None else rank,
-                    since.isoformat() if since else "",
-                ]
-            )
-        )
+    csvexport.write(sys.stdout, service.CSV_HEADER, service.critical_projects(db.session()))

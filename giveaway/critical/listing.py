@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from giveaway.critical.models import DownloadImport
+from giveaway.pagination import Page
 from giveaway.projects import names
 from giveaway.projects.models import Project, Role
 
@@ -26,34 +27,6 @@ SORTS: dict[str, tuple[Any, bool]] = {
 
 class BadQuery(ValueError):
     """A listing parameter that makes no sense; the message says which."""
-
-
-@dataclass
-class Page:
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def first_index(self) -> int:
-        return (self.page - 1) * self.per_page + 1 if self.total else 0
-
-    @property
-    def last_index(self) -> int:
-        return min(self.page * self.per_page, self.total)
 
 
 def parse_page(value: str | None) -> int:

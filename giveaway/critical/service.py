@@ -406,3 +406,7 @@ def critical_projects(session: Session):  # type: ignore[no-untyped-def]
         .order_by(Project.critical_rank, Project.name)
         .execution_options(yield_per=1000)
     )
+
+
+# The columns of `list-critical` and the admin CSV: the rows of critical_projects().
+CSV_HEADER = ("project", "downloads", "rank", "critical_since")
