@@ -15,20 +15,10 @@ from giveaway.accounts.models import User
 from giveaway.claims import expiry, walkthrough
 from giveaway.claims.models import PromoCode
 from giveaway.twofactor.models import RecoveryCode, WebAuthnCredential
-from tests.claims.factories import make_batch, make_maintainer
+from tests.claims.factories import give_code, make_batch, make_maintainer
 from tests.conftest import TEST_PASSWORD, login, make_sqlite_app, make_user, post_form
 
 SETUP = "/giveaway/setup"
-
-
-def claim_code(app: Flask, user: User, code: str) -> None:
-    with app.app_context():
-        db.session().execute(
-            sa.update(PromoCode)
-            .where(PromoCode.code == code)
-            .values(claimed_by_id=user.id, claimed_at=clock.now())
-        )
-        db.session().commit()
 
 
 def add_key(app: Flask, user: User, label: str, *, used: bool = False) -> None:
@@ -138,7 +128,7 @@ def test_steps_follow_from_state(app, state, path, current, done):  # type: igno
     fields = {} if state.get("verified", True) else {"email_verified_at": None}
     user = make_maintainer(app, "maria", **fields)
     if state.get("code", True):
-        claim_code(app, user, "WALK-CODE-1")
+        give_code(app, user, "WALK-CODE-1")
     for i in range(state.get("keys", 0)):
         add_key(app, user, f"Key {i}", used=state.get("used", False) and i == 0)
     if state.get("totp"):
@@ -162,7 +152,7 @@ def test_steps_follow_from_state(app, state, path, current, done):  # type: igno
 def test_key_steps_wait_for_what_they_need(app):  # type: ignore[no-untyped-def]
     make_batch(app, codes=["WALK-CODE-1"])
     user = make_maintainer(app, "maria", email_verified_at=None)
-    claim_code(app, user, "WALK-CODE-1")
+    give_code(app, user, "WALK-CODE-1")
     walk = walk_for(app, user)
     assert not walk.step("first_key").ready  # the server refuses keys before verification
     assert not walk.step("second_key").ready
@@ -179,7 +169,7 @@ def test_logged_out_visitors_are_sent_to_sign_in(client):  # type: ignore[no-unt
 def test_page_for_a_claimant_without_keys(app, client):  # type: ignore[no-untyped-def]
     make_batch(app, codes=["WALK-CODE-1"], vendor="KeyShop")
     user = make_maintainer(app, "maria")
-    claim_code(app, user, "WALK-CODE-1")
+    give_code(app, user, "WALK-CODE-1")
     login(client, "maria")
     html = client.get(SETUP).get_data(as_text=True)
     assert "Set up your security keys" in html
@@ -201,7 +191,7 @@ def test_page_for_a_claimant_without_keys(app, client):  # type: ignore[no-untyp
 def test_page_for_a_claimant_with_one_key_asks_for_the_other_key(app, client):  # type: ignore[no-untyped-def]
     make_batch(app, codes=["WALK-CODE-1"])
     user = make_maintainer(app, "maria")
-    claim_code(app, user, "WALK-CODE-1")
+    give_code(app, user, "WALK-CODE-1")
     add_key(app, user, "First key")
     login(client, "maria")
     # Signing in now needs the key: look at the page through the service instead.
@@ -312,7 +302,7 @@ def test_off_site_next_is_ignored_on_the_security_pages(app, client):  # type: i
 def test_the_claim_panel_and_the_account_page_link_here(app, client):  # type: ignore[no-untyped-def]
     make_batch(app, codes=["WALK-CODE-1"])
     user = make_maintainer(app, "maria")
-    claim_code(app, user, "WALK-CODE-1")
+    give_code(app, user, "WALK-CODE-1")
     login(client, "maria")
     assert f'href="{SETUP}"' in client.get("/giveaway").get_data(as_text=True)
     assert f'href="{SETUP}"' in client.get("/account/").get_data(as_text=True)
@@ -325,9 +315,9 @@ def test_reminders_skip_claimants_with_a_key(app):  # type: ignore[no-untyped-de
     keyless = make_maintainer(app, "keyless")
     keyed = make_maintainer(app, "keyed")
     app_only = make_maintainer(app, "apponly")
-    claim_code(app, keyless, "R-1")
-    claim_code(app, keyed, "R-2")
-    claim_code(app, app_only, "R-3")
+    give_code(app, keyless, "R-1")
+    give_code(app, keyed, "R-2")
+    give_code(app, app_only, "R-3")
     add_key(app, keyed, "First key")
     set_totp(app, app_only)  # an app is not a key: the code is still worth a reminder
     with app.app_context():
@@ -365,7 +355,7 @@ def test_the_whole_walkthrough_with_software_keys(key_app):  # type: ignore[no-u
     flow = Flow(key_app, client)
     make_batch(key_app, codes=["WALK-CODE-1"])
     user = make_maintainer(key_app, "maria")
-    claim_code(key_app, user, "WALK-CODE-1")
+    give_code(key_app, user, "WALK-CODE-1")
     login(client, "maria")
     first, spare = (SoftwareAuthenticator(origin="http://localhost") for _ in range(2))
 
