@@ -33,8 +33,12 @@ Path = Literal["keys", "other"]
 class Step:
     """One step: `action` names the one thing the page offers for it (see the template).
 
-    `ready` says whether that action can be taken now (a key cannot be added
+    `ready` says whether that action could be taken now (a key cannot be added
     before the email is verified, recovery codes need a second factor first).
+    The page offers the action of the current step only, one thing at a time;
+    a step `with_previous` is offered together with the step before it (the
+    keys arrive, so the first one is registered, while "order the keys" cannot
+    be seen to be done).
     """
 
     key: str
@@ -43,7 +47,9 @@ class Step:
     sentence: str
     action: str
     ready: bool = True
+    with_previous: bool = False
     current: bool = False
+    offered: bool = False
 
     @property
     def status(self) -> str:
@@ -84,7 +90,9 @@ def _mark_current(steps: list[Step]) -> list[Step]:
     for s in steps:
         is_current = not found and not s.done
         found = found or is_current
-        marked.append(replace(s, current=True) if is_current else s)
+        offered = not s.done and s.ready
+        offered = offered and (is_current or (s.with_previous and marked[-1].current))
+        marked.append(replace(s, current=is_current, offered=offered))
     return marked
 
 
@@ -121,9 +129,8 @@ def steps(session: Session, user: User) -> Walkthrough:
                 "redeem",
                 "Order your keys with the code",
                 keys >= 1,
-                f"In the vendor's store, put {keys_per_code} keys in the cart and enter the "
-                "code at checkout. With a single key in the cart the code does not apply. "
-                "This step counts as done once your first key is registered.",
+                f"Your code pays for {keys_per_code} keys in the vendor's store. We cannot see "
+                "the order, so this step counts as done once your first key is registered.",
                 "copy_code",
             ),
             Step(
@@ -134,6 +141,7 @@ def steps(session: Session, user: User) -> Walkthrough:
                 "Then touch the key when it blinks.",
                 "register_key",
                 ready=verified,
+                with_previous=True,
             ),
             Step(
                 "second_key",

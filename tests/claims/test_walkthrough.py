@@ -145,6 +145,13 @@ def test_steps_follow_from_state(app, state, path, current, done):  # type: igno
     assert [s.key for s in walk.steps if s.current] == ([current] if current else [])
     if walk.current:
         assert walk.current.status == "Your next step"
+    # One thing at a time: only the current step's action is offered (the first
+    # key comes with "order the keys", which the portal cannot see done).
+    offered = {s.key for s in walk.steps if s.offered}
+    expected = {current} if current else set()
+    if current == "redeem":
+        expected.add("first_key")
+    assert offered == expected
     assert all(s.status == "Done" for s in walk.steps if s.done)
     assert (walk.code is not None) is (path == "keys")
 
@@ -158,6 +165,7 @@ def test_key_steps_wait_for_what_they_need(app):  # type: ignore[no-untyped-def]
     assert not walk.step("second_key").ready
     assert not walk.step("recovery_codes").ready
     assert not walk.step("sign_in_with_key").ready
+    assert [s.key for s in walk.steps if s.offered] == ["verify_email"]
 
 
 def test_logged_out_visitors_are_sent_to_sign_in(client):  # type: ignore[no-untyped-def]
@@ -211,6 +219,10 @@ def test_page_for_a_claimant_with_one_key_asks_for_the_other_key(app, client):  
     assert "Register my spare key" in html and "other one" in html
     assert "Register my first key" not in html
     assert html.count('data-webauthn="register"') == 1
+    # Later steps wait their turn: one action at a time.
+    assert "Create my recovery codes" not in html
+    assert "Sign out and sign in with a key" not in html
+    assert html.count("You can do this once the steps above are done.") == 2
 
 
 def test_page_for_everyone_else(app, client):  # type: ignore[no-untyped-def]
