@@ -54,6 +54,9 @@ def _page(status: int = 200, *, form: ClaimForm | None = None, region_refused: b
     now = clock.now()
     result = eligibility.check(session, user, now)
     waiting = False
+    walk = None
+    if user is not None and result.claimed is not None:
+        walk = walkthrough.steps(session, user)
     if user is not None:
         waiting = (
             session.scalar(
@@ -72,6 +75,7 @@ def _page(status: int = 200, *, form: ClaimForm | None = None, region_refused: b
             notify_form=NotifyForm(),
             waiting_for_codes=waiting,
             region_refused=region_refused,
+            walk=walk,
             setup_link=_setup_link(),
             security_link=_security_link(),
             eligible_names=[

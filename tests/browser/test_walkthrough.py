@@ -122,6 +122,8 @@ def test_claimant_walks_the_whole_page_with_the_keyboard(page, live_server, virt
     sign_in(page, "maria", SETUP)
     use_key(page)
     wait_for_step(page, "done")
+    page.goto("/giveaway")
+    assert "Both keys are registered" in page.locator("#your-code").inner_text()
     assert not errors, errors
 
 

@@ -317,7 +317,9 @@ def test_the_claim_panel_and_the_account_page_link_here(app, client):  # type: i
     user = make_maintainer(app, "maria")
     give_code(app, user, "WALK-CODE-1")
     login(client, "maria")
-    assert f'href="{SETUP}"' in client.get("/giveaway").get_data(as_text=True)
+    giveaway = client.get("/giveaway").get_data(as_text=True)
+    assert f'href="{SETUP}"' in giveaway and "Set up your keys, step by step" in giveaway
+    assert "Key set-up: 1 of 6 steps done." in giveaway
     assert f'href="{SETUP}"' in client.get("/account/").get_data(as_text=True)
 
 
