@@ -406,3 +406,16 @@ def test_the_whole_walkthrough_with_software_keys(key_app):  # type: ignore[no-u
     assert answer.get_json() == {"ok": True, "redirect": SETUP}
     assert current() == "done"
     assert "Done: your account is protected" in client.get(SETUP).get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_steps_on_both_databases(any_app):  # type: ignore[no-untyped-def]
+    make_batch(any_app, codes=["WALK-CODE-PG"])
+    user = make_maintainer(any_app, "maria")
+    give_code(any_app, user, "WALK-CODE-PG")
+    assert walk_for(any_app, user).current.key == "redeem"  # type: ignore[union-attr]
+    add_key(any_app, user, "First key", used=True)
+    add_key(any_app, user, "Spare key")
+    add_recovery_codes(any_app, user)
+    walk = walk_for(any_app, user)
+    assert walk.done and walk.done_count == 6 and walk.current is None
