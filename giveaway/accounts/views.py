@@ -153,7 +153,8 @@ def resend_verification():  # type: ignore[no-untyped-def]
     else:
         service.send_verification(current_user)
         flash(f"We sent a new verification link to {current_user.email}.", "success")
-    return redirect(url_for("accounts.account"))
+    # Pages that offer the button (the set-up walkthrough) say where to come back to.
+    return redirect(safe_next(request.args.get("next"), url_for("accounts.account")))
 
 
 @bp.get("/verify/<token>")

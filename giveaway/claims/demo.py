@@ -38,5 +38,6 @@ def giveaway_demo(session: Session) -> list[str]:
     )
     pool.add_batch(session, sorted(codes), details, None, now)
     return [
-        f"  giveaway: {DEMO_CODES} promo codes expiring in 60 days; maria can claim one at /giveaway"
+        f"  giveaway: {DEMO_CODES} promo codes expiring in 60 days; maria can claim one at /giveaway",
+        "  giveaway: after claiming, /giveaway/setup walks her through registering both keys",
     ]

@@ -1,8 +1,9 @@
 """The expiry job (`giveaway expire-codes`, run by cron on every host).
 
 It marks free codes past their batch's expiry as expired, reminds claimants
-whose code expires soon and who have not set up a key yet (once each), and
-tells the "email me when codes return" list when codes are available again.
+whose code expires soon and who have not registered a security key yet (once
+each), and tells the "email me when codes return" list when codes are
+available again.
 Running it twice changes nothing the second time. On PostgreSQL a
 transaction-level advisory lock lets only one host work at a time; the others
 see the lock and stop at once. On SQLite the run takes the write lock up front
@@ -23,6 +24,7 @@ from giveaway.accounts.models import User
 from giveaway.claims.eligibility import codes_available, window
 from giveaway.claims.models import PromoCode, RestockRequest
 from giveaway.claims.service import setup_url
+from giveaway.twofactor import service as twofactor
 
 # pg_try_advisory_xact_lock key: "giveaway expire-codes", stable across hosts.
 LOCK_KEY = 0x67697665_65787069 & 0x7FFFFFFFFFFFFFFF
@@ -87,9 +89,9 @@ def expire(session: Session, now: datetime) -> int:
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
-def has_registered_key(user: User) -> bool:
-    # Until the 2FA area records keys, any 2FA ever enabled counts as set up.
-    return user.first_2fa_enabled_at is not None
+def has_registered_key(session: Session, user: User) -> bool:
+    """A claimant with a security key on their account needs no reminder to use the code."""
+    return twofactor.key_count(session, user) > 0
 
 
 def remind(session: Session, now: datetime, days: int) -> int:
@@ -108,7 +110,7 @@ def remind(session: Session, now: datetime, days: int) -> int:
     ).all()
     sent = 0
     for code, user in rows:
-        if has_registered_key(user):
+        if has_registered_key(session, user):
             continue
         code.reminder_sent_at = now
         mail.send(

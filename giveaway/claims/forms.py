@@ -32,6 +32,10 @@ class NotifyForm(FlaskForm):
     """Only a CSRF token: email me when codes are available again."""
 
 
+class SignInAgainForm(FlaskForm):
+    """Only a CSRF token: sign out and sign in again with a key (the walkthrough's test)."""
+
+
 class UploadForm(FlaskForm):
     file = FileField(
         "File of codes",

@@ -7,14 +7,23 @@ message, an event or a log line.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask import session as cookie_session
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from giveaway import clock, db
-from giveaway.claims import eligibility, regions, service
-from giveaway.claims.forms import ClaimForm, NotifyForm
+from giveaway.claims import eligibility, regions, service, walkthrough
+from giveaway.claims.forms import ClaimForm, NotifyForm, SignInAgainForm
 from giveaway.claims.models import RestockRequest
 from giveaway.extensions import limiter
 
@@ -45,6 +54,9 @@ def _page(status: int = 200, *, form: ClaimForm | None = None, region_refused: b
     now = clock.now()
     result = eligibility.check(session, user, now)
     waiting = False
+    walk = None
+    if user is not None and result.claimed is not None:
+        walk = walkthrough.steps(session, user)
     if user is not None:
         waiting = (
             session.scalar(
@@ -63,6 +75,7 @@ def _page(status: int = 200, *, form: ClaimForm | None = None, region_refused: b
             notify_form=NotifyForm(),
             waiting_for_codes=waiting,
             region_refused=region_refused,
+            walk=walk,
             setup_link=_setup_link(),
             security_link=_security_link(),
             eligible_names=[
@@ -153,6 +166,34 @@ def notify():  # type: ignore[no-untyped-def]
         request_row.notified_at = None
     flash(f"We will email {user.email} when codes are available again.", "success")
     return redirect(url_for("giveaway.index", _anchor="out-of-codes"), 303)
+
+
+@bp.get("/setup")
+@login_required
+def setup():  # type: ignore[no-untyped-def]
+    from giveaway.accounts.forms import ResendVerificationForm
+
+    user = current_user._get_current_object()
+    return render_template(
+        "claims/setup.html",
+        walk=walkthrough.steps(db.session(), user),
+        now=clock.now(),
+        resend_form=ResendVerificationForm(),
+        sign_in_form=SignInAgainForm(),
+        security_link=_security_link(),
+    )
+
+
+@bp.post("/setup/sign-in-again")
+@login_required
+def setup_sign_in():  # type: ignore[no-untyped-def]
+    """The walkthrough's test: sign out, then sign in with a key and come back."""
+    if not SignInAgainForm().validate_on_submit():
+        abort(400)
+    logout_user()
+    cookie_session.clear()
+    flash("You are signed out. Sign in with your password, then use one of your keys.", "info")
+    return redirect(url_for("accounts.login", next=url_for("giveaway.setup")), 303)
 
 
 def _register_commands() -> None:

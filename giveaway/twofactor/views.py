@@ -97,6 +97,12 @@ def _user():  # type: ignore[no-untyped-def]
     return current_user._get_current_object()
 
 
+def _next() -> str | None:
+    """Where a page that sent the user here wants them back (on this site only), or None."""
+    target = safe_next(request.args.get("next"), "")
+    return target or None
+
+
 # --- account security ------------------------------------------------------------
 
 
@@ -195,11 +201,12 @@ def remove_key(key_id: int):  # type: ignore[no-untyped-def]
 @manage_limit
 def totp_setup():  # type: ignore[no-untyped-def]
     user = _user()
+    back = _next()
     if user.totp_secret:
         flash("An authenticator app is already set up.", "info")
-        return redirect(url_for("twofactor.security"))
+        return redirect(back or url_for("twofactor.security"))
     if not user.email_verified:
-        return redirect(url_for("twofactor.security"))
+        return redirect(back or url_for("twofactor.security"))
     secret = session.get(TOTP_PENDING)
     if not isinstance(secret, str):
         secret = service.new_totp_secret(user)
@@ -217,8 +224,8 @@ def totp_setup():  # type: ignore[no-untyped-def]
                 session.pop(TOTP_PENDING, None)
                 flash("Your authenticator app is set up.", "success")
                 if first and not service.has_recovery_codes(db.session(), user):
-                    return redirect(url_for("twofactor.recovery_codes"))
-                return redirect(url_for("twofactor.security"))
+                    return redirect(url_for("twofactor.recovery_codes", next=back))
+                return redirect(back or url_for("twofactor.security"))
         status = 400
     uri = totp.provisioning_uri(secret, user.username, service.totp_issuer())
     return (
@@ -227,6 +234,7 @@ def totp_setup():  # type: ignore[no-untyped-def]
             form=form,
             qr=totp.qr_data_uri(uri),
             secret=totp.grouped(secret),
+            back=back,
         ),
         status,
     )
@@ -255,6 +263,7 @@ def recovery_codes():  # type: ignore[no-untyped-def]
     user = _user()
     s = db.session()
     form = RecoveryGenerateForm()
+    back = _next()
     existing = service.recovery_codes_left(s, user) > 0
     status = 200
     if request.method == "POST":
@@ -273,7 +282,7 @@ def recovery_codes():  # type: ignore[no-untyped-def]
                 else:
                     flash(exc.message, "error")
             else:
-                return render_template("twofactor/recovery_codes_new.html", codes=codes)
+                return render_template("twofactor/recovery_codes_new.html", codes=codes, back=back)
         status = 400
     return (
         render_template(
@@ -283,6 +292,7 @@ def recovery_codes():  # type: ignore[no-untyped-def]
             low=service.recovery_codes_low(s, user),
             existing=existing,
             enabled=service.has_2fa(user),
+            back=back,
         ),
         status,
     )

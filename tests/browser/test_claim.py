@@ -1,4 +1,8 @@
-"""The claim as a maintainer clicks through it, in headless Chromium."""
+"""The claim as a maintainer clicks through it, in headless Chromium.
+
+It uses the shared browser fixtures (tests/browser/conftest.py): a second
+Playwright started inside the same run would clash with the session's one.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_claim_and_copy_the_code(page, live_server):  # type: ignore[no-untyped-def]
-    app = live_server.app
-    make_batch(app, codes=["BROWSER-CODE-77"])
-    make_maintainer(app, "maria")
+    make_batch(live_server.app, codes=["BROWSER-CODE-77"])
+    make_maintainer(live_server.app, "maria")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -31,4 +34,8 @@ def test_claim_and_copy_the_code(page, live_server):  # type: ignore[no-untyped-
         "document.getElementById('copy-status').textContent.length > 0", timeout=5_000
     )
     assert page.evaluate("navigator.clipboard.readText()") == "BROWSER-CODE-77"
+    # The walkthrough is one click away from the code.
+    page.get_by_role("link", name="Set up your keys, step by step").click()
+    page.wait_for_url("**/giveaway/setup")
+    assert page.text_content("#promo-code") == "BROWSER-CODE-77"
     assert not errors, errors

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from giveaway import clock, db
 from giveaway.claims.models import PromoBatch, PromoCode
@@ -93,3 +93,14 @@ def make_maintainers(app: Flask, count: int, prefix: str = "m") -> list[int]:
             session.add(Role(user_id=u.id, project_id=project.id, role_name=RoleName.OWNER))
         session.commit()
         return [u.id for u in users]
+
+
+def give_code(app: Flask, user, code: str) -> None:  # type: ignore[no-untyped-def]
+    """Mark `code` claimed by `user` directly (the claim itself is tested elsewhere)."""
+    with app.app_context():
+        db.session().execute(
+            update(PromoCode)
+            .where(PromoCode.code == code)
+            .values(claimed_by_id=user.id, claimed_at=clock.now())
+        )
+        db.session().commit()

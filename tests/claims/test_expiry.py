@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from giveaway import clock, db
 from giveaway.claims import expiry
 from giveaway.claims.models import PromoCode, RestockRequest
+from giveaway.twofactor.models import WebAuthnCredential
 from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import make_user, outbox_for
 
@@ -48,9 +49,17 @@ def test_expires_reminds_and_is_idempotent(any_app):  # type: ignore[no-untyped-
         session.execute(
             sa.update(PromoCode).where(PromoCode.code == "P-VOID").values(voided_at=now)
         )
-        from giveaway.accounts.models import User
 
-        session.get(User, keyed.id).first_2fa_enabled_at = now
+        # A registered security key: the code was put to use, no reminder.
+        session.add(
+            WebAuthnCredential(
+                user_id=keyed.id,
+                credential_id=b"keyed-credential",
+                public_key=b"-",
+                label="Key",
+                created_at=now,
+            )
+        )
         session.commit()
     app.config["CLOCK"] = lambda: now + timedelta(hours=2)
     runner = app.test_cli_runner()

@@ -1,0 +1,181 @@
+"""The set-up walkthrough at /giveaway/setup: which steps are done, which comes next.
+
+Nothing here is stored. Every step's progress is read from state the portal
+keeps anyway (the verified email, the claimed code, the registered keys, the
+recovery codes, a key's last sign-in), so the page can never disagree with the
+account security page.
+
+Redeeming the code happens in the vendor's store, which the portal cannot see:
+that step counts as done once the first key is registered (the keys arrived).
+
+Maintainers with a claimed code follow the "keys" path. Everyone else (no
+critical project, no code left, a country the keys cannot be shipped to: the
+portal never keeps the country, so it cannot tell these apart) follows the
+"other" path: a key bought locally or an authenticator app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from giveaway.accounts.models import User
+from giveaway.claims.models import PromoCode
+from giveaway.claims.service import claimed_code
+from giveaway.twofactor import service as twofactor
+
+Path = Literal["keys", "other"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: `action` names the one thing the page offers for it (see the template).
+
+    `ready` says whether that action could be taken now (a key cannot be added
+    before the email is verified, recovery codes need a second factor first).
+    The page offers the action of the current step only, one thing at a time;
+    a step `with_previous` is offered together with the step before it (the
+    keys arrive, so the first one is registered, while "order the keys" cannot
+    be seen to be done).
+    """
+
+    key: str
+    title: str
+    done: bool
+    sentence: str
+    action: str
+    ready: bool = True
+    with_previous: bool = False
+    current: bool = False
+    offered: bool = False
+
+    @property
+    def status(self) -> str:
+        """The step's state in words (the page never relies on colour alone)."""
+        if self.done:
+            return "Done"
+        return "Your next step" if self.current else "To do"
+
+
+@dataclass(frozen=True)
+class Walkthrough:
+    path: Path
+    steps: list[Step] = field(default_factory=list)
+    code: PromoCode | None = None
+    key_count: int = 0
+    totp: bool = False
+
+    @property
+    def current(self) -> Step | None:
+        """The first step not done yet; None when everything is done."""
+        return next((s for s in self.steps if s.current), None)
+
+    @property
+    def done(self) -> bool:
+        return all(s.done for s in self.steps)
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for s in self.steps if s.done)
+
+    def step(self, key: str) -> Step:
+        return next(s for s in self.steps if s.key == key)
+
+
+def _mark_current(steps: list[Step]) -> list[Step]:
+    marked: list[Step] = []
+    found = False
+    for s in steps:
+        is_current = not found and not s.done
+        found = found or is_current
+        offered = not s.done and s.ready
+        offered = offered and (is_current or (s.with_previous and marked[-1].current))
+        marked.append(replace(s, current=is_current, offered=offered))
+    return marked
+
+
+def steps(session: Session, user: User) -> Walkthrough:
+    """The walkthrough for `user`, derived from their state alone."""
+    code = claimed_code(session, user)
+    keys = twofactor.key_count(session, user)
+    has_totp = bool(user.totp_secret)
+    verified = user.email_verified_at is not None
+    recovery = twofactor.has_recovery_codes(session, user)
+    second_factor = keys >= 1 or has_totp
+    verify = Step(
+        "verify_email",
+        "Verify your email address",
+        verified,
+        "Your address is how we can help you back into your account if you ever lose "
+        "your keys, so it comes first. Open the link we emailed you.",
+        "resend_verification",
+    )
+    recovery_step = Step(
+        "recovery_codes",
+        "Save your recovery codes",
+        recovery,
+        "Recovery codes are your last resort: each one signs you in once if your keys "
+        "are out of reach. Print them or keep them in a password manager, away from your keys.",
+        "recovery_codes",
+        ready=second_factor,
+    )
+    if code is not None:
+        keys_per_code = code.batch.keys_per_code
+        found: list[Step] = [
+            verify,
+            Step(
+                "redeem",
+                "Order your keys with the code",
+                keys >= 1,
+                f"Your code pays for {keys_per_code} keys in the vendor's store. We cannot see "
+                "the order, so this step counts as done once your first key is registered.",
+                "copy_code",
+            ),
+            Step(
+                "first_key",
+                "Register your first key",
+                keys >= 1,
+                "When the keys arrive, plug in one of them, give it a name and press the button. "
+                "Then touch the key when it blinks.",
+                "register_key",
+                ready=verified,
+                with_previous=True,
+            ),
+            Step(
+                "second_key",
+                "Register your second key, the spare",
+                keys >= 2,
+                "Now plug in the other key. A spare means that losing one key never locks you "
+                "out, and you never need a full account recovery. Your browser refuses the key "
+                "you already registered, so use the other one.",
+                "register_key",
+                ready=verified and keys >= 1,
+            ),
+            recovery_step,
+            Step(
+                "sign_in_with_key",
+                "Sign in once with a key",
+                twofactor.has_signed_in_with_key(session, user),
+                "Prove that it works: sign out, then sign in again with your password and one "
+                "of your keys. You come back here afterwards.",
+                "sign_in_again",
+                ready=keys >= 1,
+            ),
+        ]
+        return Walkthrough("keys", _mark_current(found), code=code, key_count=keys, totp=has_totp)
+    other: list[Step] = [
+        verify,
+        Step(
+            "second_factor",
+            "Add a second factor",
+            second_factor,
+            "Use an authenticator app on your phone or computer, or a security key you bought "
+            "yourself. Either one is asked for after your password each time you sign in.",
+            "choose_method",
+            ready=verified,
+        ),
+        recovery_step,
+    ]
+    return Walkthrough("other", _mark_current(other), code=None, key_count=keys, totp=has_totp)
