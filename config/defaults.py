@@ -91,3 +91,9 @@ CODE_UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 CODE_UPLOAD_PREVIEW_MAX_AGE = 60 * 60
 # The expiry job reminds claimants this many days before their code expires.
 EXPIRY_REMINDER_DAYS = 7
+# The 2FA mandate: whom it covers. "none" (nobody), "critical" (Owners and
+# Maintainers of critical projects) or "all" (anyone with a role on any project).
+# Covered maintainers without 2FA see a banner on every page and are reminded by
+# email (`giveaway remind-2fa`) at most once every MANDATE_REMINDER_DAYS days.
+MANDATE_2FA = "none"
+MANDATE_REMINDER_DAYS = 14

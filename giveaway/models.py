@@ -1,6 +1,7 @@
 """Every model, imported so that the metadata is complete (migrations, tests)."""
 
 from giveaway.accounts.models import User
+from giveaway.admin.models import AdoptionSnapshot, MandateReminder
 from giveaway.claims.models import PromoBatch, PromoCode, RestockRequest, UploadPreview
 from giveaway.db import Base
 from giveaway.events.models import Event
@@ -9,8 +10,10 @@ from giveaway.projects.models import Project, Role, RoleName
 from giveaway.twofactor.models import RecoveryCode, UsedChallenge, WebAuthnCredential
 
 __all__ = [
+    "AdoptionSnapshot",
     "Base",
     "Event",
+    "MandateReminder",
     "OutboxMessage",
     "Project",
     "PromoBatch",
