@@ -162,13 +162,12 @@ def last_reminders(session: Session, user_ids: list[int]) -> dict[int, datetime]
     ids = sorted(set(user_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        found.update(
-            session.execute(
-                select(MandateReminder.user_id, MandateReminder.last_reminded_at).where(
-                    MandateReminder.user_id.in_(chunk)
-                )
-            ).tuples()
+        rows = session.execute(
+            select(MandateReminder.user_id, MandateReminder.last_reminded_at).where(
+                MandateReminder.user_id.in_(chunk)
+            )
         )
+        found.update({user_id: at for user_id, at in rows})
     return found
 
 

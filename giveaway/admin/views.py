@@ -160,7 +160,7 @@ def over_time_csv():  # type: ignore[no-untyped-def]
 USERS_HEADER = [
     "username",
     "email",
-    "email_verified",
+    "email_verified_at",
     "is_admin",
     "first_2fa_enabled_at",
     "created_at",
