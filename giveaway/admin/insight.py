@@ -151,7 +151,8 @@ def _day(moment: datetime) -> date:
 
 
 def _end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, UTC)
+    """The last instant of `day` (a code expiring at the next midnight still counts)."""
+    return datetime.combine(day + timedelta(days=1), time.min, UTC) - timedelta(microseconds=1)
 
 
 def history_start(session: Session, now: datetime) -> date | None:
