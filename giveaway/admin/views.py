@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from giveaway import clock, csvexport, db
 from giveaway.accounts.models import User
@@ -14,6 +17,8 @@ from giveaway.admin.plots import Series, bar_chart, line_chart
 from giveaway.events import service as events
 from giveaway.events.models import Event
 from giveaway.pagination import paginate, parse_page
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", cli_group=None)
 
@@ -33,9 +38,13 @@ def _check_settings(state) -> None:  # type: ignore[no-untyped-def]
 def mandate_banner() -> dict[str, str] | None:
     """The 2FA mandate banner for the signed-in user (computed once a request)."""
     if "mandate_banner" not in g:
-        g.mandate_banner = (
-            mandate.banner(db.session(), current_user) if current_user.is_authenticated else None
-        )
+        g.mandate_banner = None
+        try:
+            if current_user.is_authenticated:
+                g.mandate_banner = mandate.banner(db.session(), current_user)
+        except SQLAlchemyError:
+            # An error page after a database failure must still render.
+            logger.warning("mandate banner skipped: the database query failed", exc_info=True)
     return g.mandate_banner
 
 
