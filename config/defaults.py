@@ -21,6 +21,10 @@ DATABASE_POOL_SIZE = 10
 # cafile=/path/ca.pem (trust a private certificate authority), timeout=SECONDS
 # (default MAIL_TIMEOUT). Quote special characters in the password (%40 for @).
 MAIL_URL = ""
+# "background": a web request's mail is sent by a thread after the response
+# (what is left when a process stops is sent by `giveaway send-mail`);
+# "inline": sent before the response. Commands always send inline.
+MAIL_DELIVERY = "background"
 MAIL_FROM = "Security Key Giveaway <giveaway@localhost>"
 MAIL_TIMEOUT = 10
 
@@ -91,6 +95,12 @@ CODE_UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 CODE_UPLOAD_PREVIEW_MAX_AGE = 60 * 60
 # The expiry job reminds claimants this many days before their code expires.
 EXPIRY_REMINDER_DAYS = 7
+# Critical projects: the top CRITICAL_PERCENT of all projects by downloads
+# over the CRITICAL_WINDOW_MONTHS whole calendar months before the as-of month.
+CRITICAL_WINDOW_MONTHS = 6
+CRITICAL_PERCENT = 1.0
+# Seconds to wait on a download-statistics URL (connect and each read).
+DOWNLOADS_URL_TIMEOUT = 30.0
 # The 2FA mandate: whom it covers. "none" (nobody), "critical" (Owners and
 # Maintainers of critical projects) or "all" (anyone with a role on any project).
 # Covered maintainers without 2FA see a banner on every page and are reminded by

@@ -20,6 +20,7 @@ BLUEPRINTS = (
     "giveaway.twofactor.views",
     "giveaway.claims.views",
     "giveaway.claims.admin_views",
+    "giveaway.critical.admin_views",
 )
 
 

@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(make_migration_command)
     app.cli.add_command(send_mail_command)
+    register_area_commands(app)
 
 
 def run_in_app_context(app: Flask) -> None:
@@ -42,6 +43,13 @@ def run_in_app_context(app: Flask) -> None:
             wrapped = with_appcontext(callback)
             wrapped._giveaway_appcontext = True  # type: ignore[attr-defined]
             command.callback = wrapped
+
+
+def register_area_commands(app: Flask) -> None:
+    """Each area adds its own commands."""
+    from giveaway.critical import cli as critical_cli
+
+    critical_cli.init_app(app)
 
 
 @click.command("init-db")

@@ -77,6 +77,12 @@ def people(session: Session) -> list[str]:
     ]
 
 
+def critical_projects(session: Session) -> list[str]:
+    from giveaway.critical.demo import downloads
+
+    return downloads(session)
+
+
 def _giveaway(session: Session) -> list[str]:
     from giveaway.claims.demo import giveaway_demo
 
@@ -89,7 +95,7 @@ def _admin(session: Session) -> list[str]:
     return admin_2fa(session, ADMIN[0]) + history(session)
 
 
-STEPS: list[Step] = [people, _giveaway, _admin]
+STEPS: list[Step] = [people, critical_projects, _giveaway, _admin]
 
 
 def build(*, reset: bool = True) -> list[str]:

@@ -3,6 +3,13 @@
 from giveaway.accounts.models import User
 from giveaway.admin.models import AdoptionSnapshot, MandateReminder
 from giveaway.claims.models import PromoBatch, PromoCode, RestockRequest, UploadPreview
+from giveaway.critical.models import (
+    CriticalDesignation,
+    CriticalNotice,
+    DownloadCount,
+    DownloadImport,
+    DownloadPeriod,
+)
 from giveaway.db import Base
 from giveaway.events.models import Event
 from giveaway.mail.models import OutboxMessage
@@ -12,6 +19,11 @@ from giveaway.twofactor.models import RecoveryCode, UsedChallenge, WebAuthnCrede
 __all__ = [
     "AdoptionSnapshot",
     "Base",
+    "CriticalDesignation",
+    "CriticalNotice",
+    "DownloadCount",
+    "DownloadImport",
+    "DownloadPeriod",
     "Event",
     "MandateReminder",
     "OutboxMessage",

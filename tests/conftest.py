@@ -47,6 +47,8 @@ def base_config(tmp_path: Path) -> dict[str, object]:
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "MAIL_URL": f"file://{tmp_path / 'outbox'}",
+        # Tests read the outbox right after a request: send before the response.
+        "MAIL_DELIVERY": "inline",
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
         "BREACHED_PASSWORDS_URL": "https://breached.test/range/",
@@ -359,9 +361,12 @@ def login_2fa(client: FlaskClient, username: str, secret: str = ADMIN_TOTP_SECRE
         session.commit()
     response = login(client, username)
     assert response.status_code == 302 and "/login/2fa" in response.headers["Location"], response
-    return post_form(
-        client,
-        "/account/login/2fa/totp",
-        {"code": pyotp.TOTP(secret).now()},
-        page="/account/login/2fa",
+    from giveaway import clock
+
+    with app.app_context():
+        code = pyotp.TOTP(secret).at(clock.now())  # the app's clock: tests may set it
+    response = post_form(
+        client, "/account/login/2fa/totp", {"code": code}, page="/account/login/2fa"
     )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response

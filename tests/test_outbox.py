@@ -17,12 +17,12 @@ class FlakyTransport:
         self.sent = []
         self.lock = threading.Lock()
 
-    def send(self, message):
+    def send_raw(self, sender, recipients, data):
         if self.down:
             raise ConnectionRefusedError("mail server down")
         with self.lock:
-            self.sent.append(message)
-        self.inner.send(message)
+            self.sent.append(data)
+        self.inner.send_raw(sender, recipients, data)
 
 
 def queue_one(app, user):
@@ -120,3 +120,19 @@ def test_gives_up_after_the_last_retry(app):
     [row] = rows(app)
     assert row.failed_at is not None and row.sent_at is None
     assert row.attempts == len(mail.RETRY_DELAYS) + 1
+
+
+def test_background_delivery_sends_after_the_response(app, outbox):
+    import time
+
+    app.config["MAIL_DELIVERY"] = "background"
+    user = make_user(app)
+    with app.test_request_context():
+        mail.send(user.email, "verify_email", user=user, link="http://localhost/x")
+        assert db.commit() is None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not outbox.to(user.email):
+        time.sleep(0.05)
+    assert len(outbox.to(user.email)) == 1
+    [row] = rows(app)
+    assert row.sent_at is not None

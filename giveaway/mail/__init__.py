@@ -11,12 +11,15 @@ The transport comes from MAIL_URL.
 from __future__ import annotations
 
 import logging
+import os
+import queue
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, getaddresses, make_msgid, parseaddr
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, has_request_context, render_template
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -40,6 +43,48 @@ def init_app(app: Flask) -> None:
         )
     except ValueError as exc:
         raise SettingsError(f"Refusing to start: {exc}") from exc
+    if app.config.get("MAIL_DELIVERY", "inline") not in ("inline", "background"):
+        raise SettingsError(
+            "Refusing to start: MAIL_DELIVERY must be 'inline' or 'background', "
+            f"not {app.config['MAIL_DELIVERY']!r}"
+        )
+    app.extensions["mail.courier"] = Courier(app)
+
+
+class Courier:
+    """Delivers a web request's mail on a thread of its own, after the response.
+
+    The messages are already committed to the outbox, so nothing is lost when
+    the process stops first: `giveaway send-mail` (cron) sends what is left.
+    One thread per process, started on first use (so after gunicorn forks).
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.queue: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        self.pid: int | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, ids: list[int]) -> None:
+        if self.pid != os.getpid():
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.queue = queue.SimpleQueue()
+                    threading.Thread(target=self._run, name="giveaway-mail", daemon=True).start()
+                    self.pid = os.getpid()
+        self.queue.put(ids)
+
+    def _run(self) -> None:
+        from giveaway import db
+
+        while True:
+            ids = self.queue.get()
+            try:
+                with self.app.app_context(), db.separate_session() as session:
+                    for ident in ids:
+                        deliver(session, ident)
+            except Exception:  # noqa: BLE001 - the thread must live on; cron retries
+                log.exception("background mail delivery failed; send-mail will retry")
 
 
 def transport() -> Transport:
@@ -120,12 +165,12 @@ def flush_queue() -> int:
     """Send what this unit of work queued (after its commit); returns how many went."""
     from giveaway import db
 
-    queue = g.pop("mail_queue", [])
-    if not queue:
+    pending = g.pop("mail_queue", [])
+    if not pending:
         return 0
-    sent = 0
+    ids: list[int] = []
     with db.separate_session() as session:
-        for item in queue:
+        for item in pending:
             if callable(item):
                 try:
                     row, _ = item()
@@ -136,8 +181,11 @@ def flush_queue() -> int:
                     session.rollback()
                     log.exception("could not render or store a mail after commit")
                     continue
-            sent += deliver(session, item)
-    return sent
+            ids.append(item)
+        if current_app.config.get("MAIL_DELIVERY") == "background" and has_request_context():
+            current_app.extensions["mail.courier"].submit(ids)
+            return 0
+        return sum(1 for ident in ids if deliver(session, ident))
 
 
 def discard_queue() -> None:
@@ -160,31 +208,33 @@ def deliver(session: Session, ident: int) -> bool:
             ),
         )
         .values(sending_since=now)
-        .returning(OutboxMessage.body)
+        .returning(OutboxMessage.body, OutboxMessage.recipient, OutboxMessage.attempts)
     ).first()
     session.commit()
     if claimed is None or claimed.body is None:
         return False
-    import email
-    import email.policy
-
-    message = email.message_from_bytes(claimed.body, policy=email.policy.default)
     try:
-        transport().send(message)  # type: ignore[arg-type]
+        # The stored bytes go out as they are: no parsing on the hot path.
+        sender = parseaddr(current_app.config["MAIL_FROM"])[1]
+        recipients = [address for _, address in getaddresses([claimed.recipient]) if address]
+        transport().send_raw(sender, recipients, claimed.body)
     except Exception as exc:  # noqa: BLE001 - any failure: keep it for a retry
-        row = session.get(OutboxMessage, ident)
-        assert row is not None
-        row.attempts += 1
-        row.sending_since = None
-        row.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
-        if row.attempts > len(RETRY_DELAYS):
-            row.failed_at = now
+        attempts = claimed.attempts + 1
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        values: dict[str, object] = {
+            "attempts": attempts,
+            "sending_since": None,
+            "last_error": error,
+        }
+        if attempts > len(RETRY_DELAYS):
+            values["failed_at"] = now
             log.error(
-                "giving up on mail %s to %s after %s attempts", ident, row.recipient, row.attempts
+                "giving up on mail %s to %s after %s attempts", ident, claimed.recipient, attempts
             )
         else:
-            row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
-            log.warning("could not send mail %s (%s); will retry", ident, row.last_error)
+            values["next_attempt_at"] = now + RETRY_DELAYS[attempts - 1]
+            log.warning("could not send mail %s (%s); will retry", ident, error)
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == ident).values(**values))
         session.commit()
         return False
     session.execute(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
 import sys
 import time
 import uuid
 from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -19,6 +21,15 @@ log = logging.getLogger(__name__)
 
 class Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
+
+    def send_raw(self, sender: str, recipients: list[str], data: bytes) -> None: ...
+
+
+def envelope(message: EmailMessage) -> tuple[str, list[str]]:
+    """The SMTP envelope (bare addresses) of a message, from its headers."""
+    sender = parseaddr(str(message["From"] or ""))[1]
+    fields = [str(v) for name in ("To", "Cc", "Bcc") for v in message.get_all(name, [])]
+    return sender, [address for _, address in getaddresses(fields) if address]
 
 
 class SMTPTransport:
@@ -46,6 +57,10 @@ class SMTPTransport:
         self.ssl_context = ssl_context or ssl.create_default_context()
 
     def send(self, message: EmailMessage) -> None:
+        sender, recipients = envelope(message)
+        self.send_raw(sender, recipients, bytes(message))
+
+    def send_raw(self, sender: str, recipients: list[str], data: bytes) -> None:
         smtp: smtplib.SMTP
         if self.implicit_tls:
             smtp = smtplib.SMTP_SSL(
@@ -63,7 +78,8 @@ class SMTPTransport:
                     raise smtplib.SMTPNotSupportedError("the server does not offer STARTTLS")
             if self.username:
                 smtp.login(self.username, self.password or "")
-            smtp.send_message(message)
+            # SMTP lines end in CRLF; the stored message may use bare LF.
+            smtp.sendmail(sender, recipients, re.sub(rb"\r?\n", b"\r\n", data))
 
 
 class FileTransport:
@@ -73,10 +89,13 @@ class FileTransport:
         self.directory = Path(directory)
 
     def send(self, message: EmailMessage) -> None:
+        self.send_raw(*envelope(message), bytes(message))
+
+    def send_raw(self, sender: str, recipients: list[str], data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:12]}.eml"
         tmp = self.directory / (name + ".tmp")
-        tmp.write_bytes(bytes(message))
+        tmp.write_bytes(data)
         tmp.replace(self.directory / name)  # readers never see half a message
 
 
@@ -85,8 +104,11 @@ class ConsoleTransport:
         self.stream = stream
 
     def send(self, message: EmailMessage) -> None:
+        self.send_raw(*envelope(message), bytes(message))
+
+    def send_raw(self, sender: str, recipients: list[str], data: bytes) -> None:
         stream = self.stream or sys.stderr
-        stream.write(message.as_string() + "\n" + "-" * 72 + "\n")
+        stream.write(data.decode("utf-8", "replace") + "\n" + "-" * 72 + "\n")
         stream.flush()
 
 

@@ -14,3 +14,19 @@ def normalize(name: str) -> str:
 
 def is_valid(name: str) -> bool:
     return bool(_VALID.match(name))
+
+
+def normalize_many(names: list[str]) -> list[str]:
+    """`normalize` for a whole list at once (the same result, far fewer Python steps).
+
+    The names must not contain a newline; valid names never do.
+    """
+    if not names:
+        return []
+    joined = "\n".join(names).replace("_", "-").replace(".", "-").lower()
+    if "--" in joined:
+        joined = _RUNS_OF_DASHES.sub("-", joined)
+    return joined.split("\n")
+
+
+_RUNS_OF_DASHES = re.compile(r"-{2,}")

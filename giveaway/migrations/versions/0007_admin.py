@@ -1,7 +1,7 @@
 """admin: daily 2FA adoption snapshots, mandate reminders
 
 Revision ID: 0007_admin
-Revises: 0004_claims
+Revises: 0005_critical
 Create Date: 2026-11-21 06:37:08.741889
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import giveaway.db
 
 revision: str = "0007_admin"
-down_revision: str | None = "0004_claims"
+down_revision: str | None = "0005_critical"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
