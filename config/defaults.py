@@ -101,3 +101,9 @@ CRITICAL_WINDOW_MONTHS = 6
 CRITICAL_PERCENT = 1.0
 # Seconds to wait on a download-statistics URL (connect and each read).
 DOWNLOADS_URL_TIMEOUT = 30.0
+# The 2FA mandate: whom it covers. "none" (nobody), "critical" (Owners and
+# Maintainers of critical projects) or "all" (anyone with a role on any project).
+# Covered maintainers without 2FA see a banner on every page and are reminded by
+# email (`giveaway remind-2fa`) at most once every MANDATE_REMINDER_DAYS days.
+MANDATE_2FA = "none"
+MANDATE_REMINDER_DAYS = 14

@@ -89,7 +89,13 @@ def _giveaway(session: Session) -> list[str]:
     return giveaway_demo(session)
 
 
-STEPS: list[Step] = [people, critical_projects, _giveaway]
+def _admin(session: Session) -> list[str]:
+    from giveaway.admin.demo import admin_2fa, history
+
+    return admin_2fa(session, ADMIN[0]) + history(session)
+
+
+STEPS: list[Step] = [people, critical_projects, _giveaway, _admin]
 
 
 def build(*, reset: bool = True) -> list[str]:

@@ -1,6 +1,7 @@
 """Every model, imported so that the metadata is complete (migrations, tests)."""
 
 from giveaway.accounts.models import User
+from giveaway.admin.models import AdoptionSnapshot, MandateReminder
 from giveaway.claims.models import PromoBatch, PromoCode, RestockRequest, UploadPreview
 from giveaway.critical.models import (
     CriticalDesignation,
@@ -16,6 +17,7 @@ from giveaway.projects.models import Project, Role, RoleName
 from giveaway.twofactor.models import RecoveryCode, UsedChallenge, WebAuthnCredential
 
 __all__ = [
+    "AdoptionSnapshot",
     "Base",
     "CriticalDesignation",
     "CriticalNotice",
@@ -23,6 +25,7 @@ __all__ = [
     "DownloadImport",
     "DownloadPeriod",
     "Event",
+    "MandateReminder",
     "OutboxMessage",
     "Project",
     "PromoBatch",

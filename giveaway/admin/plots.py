@@ -28,6 +28,12 @@ def _nice_max(value: float) -> float:
     return 10.0 * magnitude
 
 
+def _tick(value: float) -> str:
+    """An axis label: whole numbers plain, quarters with their decimals (2.5, not 2)."""
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
 def _ordinal(x: date | datetime) -> float:
     if isinstance(x, datetime):
         return x.timestamp() / 86400.0
@@ -43,8 +49,12 @@ def line_chart(
     height: int = 260,
     y_label: str = "",
 ) -> Markup:
-    """A time-series line chart; every point is a <circle> with a <title>."""
-    left, right, top, bottom = 56, 16, 16, 40
+    """A time-series line chart; every point is a <circle> with a <title>.
+
+    With more than one series, a legend above the plot names each colour.
+    """
+    legend = len(series) > 1
+    left, right, top, bottom = 56, 16, 40 if legend else 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     xs = [_ordinal(x) for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points]
@@ -55,13 +65,22 @@ def line_chart(
         f'<title id="{slug}-title">{escape(title)}</title>',
         f'<desc id="{slug}-desc">{escape(description or title)}</desc>',
     ]
+    if legend:
+        x = left
+        for index, s in enumerate(series):
+            color = PALETTE[index % len(PALETTE)]
+            parts.append(
+                f'<g class="legend"><rect x="{x}" y="10" width="14" height="4" fill="{color}"/>'
+                f'<text class="axis" x="{x + 19}" y="16">{escape(s.label)}</text></g>'
+            )
+            x += 34 + 7 * len(s.label)
     y_max = _nice_max(max(ys) if ys else 0)
     for i in range(5):
         value = y_max * i / 4
         y = top + plot_h - plot_h * i / 4
         parts.append(
             f'<line class="grid" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value:,.0f}</text>'
+            f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_tick(value)}</text>'
         )
     if y_label:
         parts.append(

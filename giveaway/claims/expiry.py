@@ -46,11 +46,12 @@ class Summary:
         )
 
 
-def take_lock(session: Session) -> bool:
-    """Take the job's lock for this transaction; False when another run holds it."""
+def take_lock(session: Session, key: int = LOCK_KEY) -> bool:
+    """Take the job's lock (`key`: one per job) for this transaction; False when
+    another run holds it."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}))
+        return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
     if dialect == "sqlite":
         try:
             # The first statement of the transaction: take the write lock now,
