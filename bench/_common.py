@@ -111,3 +111,131 @@ def gunicorn(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# --- seeding and checking a giveaway ----------------------------------------------------
+
+
+def seed_giveaway(
+    engine: sa.Engine,
+    users: int,
+    codes: int,
+    *,
+    password_hash: str = "x",
+    prefix: str = "bench",
+) -> list[int]:
+    """`users` eligible maintainers of one critical project and a pool of `codes`.
+
+    Every user gets the same `password_hash` (hashing once keeps seeding fast;
+    the sign-in still verifies it with argon2 each time). Returns the user ids.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from giveaway.accounts.models import User
+    from giveaway.claims.models import PromoBatch, PromoCode
+    from giveaway.projects.models import Project, Role, RoleName
+
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        project_id = conn.execute(
+            sa.insert(Project)
+            .values(
+                name=f"{prefix}-project",
+                display_name=f"{prefix}-project",
+                created_at=now,
+                critical_since=now,
+                critical_rank=1,
+                critical_downloads=1,
+            )
+            .returning(Project.id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(User),
+            [
+                {
+                    "username": f"{prefix}{i:05d}",
+                    "email": f"{prefix}{i:05d}@example.org",
+                    "password_hash": password_hash,
+                    "email_verified_at": now,
+                    "created_at": datetime(2020, 1, 1, tzinfo=UTC),
+                    "is_admin": False,
+                    "session_version": 0,
+                }
+                for i in range(users)
+            ],
+        )
+        ids = list(conn.execute(sa.select(User.id).order_by(User.id)).scalars())
+        conn.execute(
+            sa.insert(Role),
+            [{"user_id": i, "project_id": project_id, "role_name": RoleName.OWNER} for i in ids],
+        )
+        batch_id = conn.execute(
+            sa.insert(PromoBatch)
+            .values(
+                name=prefix,
+                vendor=prefix,
+                keys_per_code=2,
+                expires_at=now + timedelta(days=30),
+                uploaded_at=now,
+                code_count=codes,
+            )
+            .returning(PromoBatch.id)
+        ).scalar_one()
+        if codes:
+            conn.execute(
+                sa.insert(PromoCode),
+                [
+                    {
+                        "code": f"{prefix.upper()}-{i:06d}",
+                        "batch_id": batch_id,
+                        "expires_at": now + timedelta(days=30),
+                    }
+                    for i in range(codes)
+                ],
+            )
+    return ids
+
+
+def claim_problems(
+    engine: sa.Engine,
+    shown: dict[int, str | None],
+    *,
+    expected: int | None = None,
+    pool: int | None = None,
+) -> list[str]:
+    """Broken giveaway rules found in the database; empty when every rule held.
+
+    `shown`: user id -> the code that user was shown (None: no code). Checks: no
+    code held twice, no user holding two codes, the pool not overdrawn, each
+    user shown exactly the code the database holds for them, and (when given)
+    `expected` codes claimed in all.
+    """
+    from giveaway.claims.models import PromoCode
+
+    problems = []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(PromoCode.claimed_by_id, PromoCode.code).where(
+                PromoCode.claimed_by_id.is_not(None)
+            )
+        ).all()
+    held = {uid: code for uid, code in rows}
+    if len(held) != len(rows):
+        problems.append("a user holds more than one code")
+    if len(set(held.values())) != len(held):
+        problems.append("a code is held by more than one user")
+    if pool is not None and len(rows) > pool:
+        problems.append(f"pool overdrawn: {len(rows)} codes claimed from a pool of {pool}")
+    codes_shown = [c for c in shown.values() if c]
+    if len(codes_shown) != len(set(codes_shown)):
+        problems.append("the same code was shown to two users")
+    wrong = [uid for uid, code in shown.items() if held.get(uid) != code]
+    if wrong:
+        uid = wrong[0]
+        problems.append(
+            f"{len(wrong)} users shown another code than the one they hold "
+            f"(e.g. user {uid} was shown {shown[uid]!r} but holds {held.get(uid)!r})"
+        )
+    if expected is not None and len(held) != expected:
+        problems.append(f"{len(held)} codes claimed, expected {expected}")
+    return problems
