@@ -72,7 +72,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
     from giveaway.settings import SettingsError
 
@@ -97,7 +97,19 @@ def init_app(app: Flask) -> None:
         # writes worth keeping (a failed sign-in event); a 5xx never does.
         if "db_session" in g:
             if response.status_code < 500:
-                commit()
+                try:
+                    commit()
+                except DBAPIError as exc:
+                    # The commit itself failed (the connection died, the server
+                    # went away): nothing was written, so the page the view
+                    # rendered would be a lie. Answer as for any database error.
+                    from giveaway.errors import database_error_response
+
+                    replacement = app.make_response(database_error_response(exc))
+                    for name, value in response.headers.items():
+                        if name.lower() not in _BODY_HEADERS:
+                            replacement.headers.setdefault(name, value)
+                    return replacement
             else:
                 rollback()
         return response
@@ -110,6 +122,10 @@ def init_app(app: Flask) -> None:
             if exc is not None or db_session.in_transaction():
                 db_session.rollback()
             db_session.close()
+
+
+# Headers that describe a response's own body or target, not kept on a replacement.
+_BODY_HEADERS = ("content-type", "content-length", "location", "set-cookie", "retry-after")
 
 
 def engine() -> Engine:

@@ -75,13 +75,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
     def database_down(error: Exception):  # type: ignore[no-untyped-def]
-        log.error(
-            "database error on %s %s: %s", request.method, request.path, error.__class__.__name__
-        )
-        _forget_failed_work()
-        if getattr(error, "connection_invalidated", False) or isinstance(error, OperationalError):
-            return render_error(503, retry_after=30)
-        return render_error(500)
+        return database_error_response(error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
@@ -89,6 +83,15 @@ def init_app(app: Flask) -> None:
             return http_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)
+
+
+def database_error_response(error: Exception):  # type: ignore[no-untyped-def]
+    """The friendly page for a database error: 503 when it is unreachable, else 500."""
+    log.error("database error on %s %s: %s", request.method, request.path, error.__class__.__name__)
+    _forget_failed_work()
+    if getattr(error, "connection_invalidated", False) or isinstance(error, OperationalError):
+        return render_error(503, retry_after=30)
+    return render_error(500)
 
 
 def _forget_failed_work() -> None:
