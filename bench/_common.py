@@ -22,14 +22,18 @@ PG_ADMIN_URL = os.environ.get(
 
 
 @contextmanager
-def scratch_postgres(prefix: str = "giveaway_bench") -> Iterator[str]:
-    """A new PostgreSQL database for one run, dropped afterwards."""
+def scratch_postgres(
+    prefix: str = "giveaway_bench", admin_url: str = PG_ADMIN_URL
+) -> Iterator[str]:
+    """A new PostgreSQL database for one run, dropped afterwards (on a local server only)."""
+    if sa.make_url(admin_url).host not in ("127.0.0.1", "localhost", None):
+        raise ValueError("benchmarks only run against a PostgreSQL server on this machine")
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(

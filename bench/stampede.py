@@ -228,7 +228,7 @@ def run(
     outbox = tempfile.mkdtemp(prefix="giveaway-stampede-outbox-")
     secret = "stampede-" + PasswordHasher().hash("s")[-22:]
     try:
-        with scratch_postgres("giveaway_stampede") as url:
+        with scratch_postgres("giveaway_stampede", pg_admin_url) as url:
             engine = db.make_engine(url, pool_size=2)
             migrate.upgrade(engine)
             ids = seed_giveaway(
