@@ -118,10 +118,15 @@ def init_app(app: Flask) -> None:
     def close_session(exc: BaseException | None) -> None:
         g.pop("mail_queue", None)
         db_session = g.pop("db_session", None)
-        if db_session is not None:
-            if exc is not None or db_session.in_transaction():
-                db_session.rollback()
-            db_session.close()
+        connection = g.pop("db_connection", None)
+        try:
+            if db_session is not None:
+                if exc is not None or db_session.in_transaction():
+                    db_session.rollback()
+                db_session.close()
+        finally:
+            if connection is not None:
+                connection.close()
 
 
 # Headers that describe a response's own body or target, not kept on a replacement.
@@ -135,7 +140,12 @@ def engine() -> Engine:
 def session() -> Session:
     """The session of the current request or command."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["db.sessionmaker"]()
+        # One pooled connection for the whole request or command: a request that
+        # commits and then writes again (the mail outbox after a claim) checks
+        # out, and pings, a connection once instead of once per transaction.
+        connection = current_app.extensions["db.engine"].connect()
+        g.db_connection = connection
+        g.db_session = current_app.extensions["db.sessionmaker"](bind=connection)
     return g.db_session
 
 
