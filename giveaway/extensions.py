@@ -61,7 +61,7 @@ def init_app(app: Flask) -> None:
             # The database is down: treat the visitor as signed out so the
             # friendly 503 page can still render.
             log.warning("could not load the signed-in user: database unavailable")
-            db.session().rollback()
+            db.rollback()
             g.database_unavailable = True
             return None
         # A password change or a 2FA reset bumps the version: older sessions end.
