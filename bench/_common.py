@@ -117,6 +117,29 @@ def gunicorn(
             process.kill()
 
 
+def wait_until_ready(port: int, path: str = "/healthz", workers: int = 16) -> None:
+    """Wait until gunicorn's workers answer `path` with 200 (the master accepts
+    connections before they have booted), asking `workers` times."""
+    import http.client
+
+    deadline = time.monotonic() + 60
+    for _ in range(workers):
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", path)
+                status = conn.getresponse().status
+            except OSError:
+                status = 0
+            finally:
+                conn.close()
+            if status == 200:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{path} answers {status} after 60 s")
+            time.sleep(0.2)
+
+
 # --- seeding and checking a giveaway ----------------------------------------------------
 
 

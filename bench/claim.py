@@ -26,12 +26,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import os
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,10 +48,11 @@ sys.path.insert(0, str(ROOT))
 from bench._common import (  # noqa: E402
     PG_ADMIN_URL,
     claim_problems,
-    free_port,
+    gunicorn,
     percentile,
     scratch_postgres,
     seed_giveaway,
+    wait_until_ready,
 )
 from giveaway import create_app, db, mail, migrate  # noqa: E402
 from giveaway.accounts.models import User  # noqa: E402
@@ -190,49 +188,13 @@ def run_workers(
     return [(shown, lat) for shown, lat, _ in results], elapsed
 
 
-def start_gunicorn(url: str, outbox: str) -> tuple[subprocess.Popen, int]:  # type: ignore[type-arg]
-    port = free_port()
-    env = dict(
-        os.environ,
-        GIVEAWAY_DATABASE_URL=url,
-        GIVEAWAY_SECRET_KEY=SECRET,
-        GIVEAWAY_MAIL_URL=f"file://{outbox}",
-        GIVEAWAY_BASE_URL=f"http://127.0.0.1:{port}",
-        GIVEAWAY_DATABASE_POOL_SIZE="10",
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-k",
-            "gthread",
-            "-w",
-            "2",
-            "--threads",
-            "8",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--chdir",
-            str(ROOT),
-            "--log-level",
-            "warning",
-            "bench.claim_wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    for _ in range(100):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/_bench/bare")
-            if c.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("gunicorn did not start")
+def gunicorn_env(url: str, outbox: str) -> dict[str, str]:
+    return {
+        "GIVEAWAY_DATABASE_URL": url,
+        "GIVEAWAY_SECRET_KEY": SECRET,
+        "GIVEAWAY_MAIL_URL": f"file://{outbox}",
+        "GIVEAWAY_DATABASE_POOL_SIZE": "10",
+    }
 
 
 def session_cookies(app, ids: list[int]) -> dict[int, tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -364,7 +326,6 @@ def main() -> int:
             parser.error("the benchmark only runs against a local server")
 
     failures: list[str] = []
-    proc = None
     outbox = tempfile.mkdtemp(prefix="giveaway-bench-outbox-")
     scratch = contextlib.ExitStack()
     url = scratch.enter_context(scratch_postgres(admin_url=args.pg))
@@ -408,7 +369,11 @@ def main() -> int:
 
         if not args.skip_http:
             reset_pool(engine)
-            proc, port = start_gunicorn(url, outbox)
+            base = scratch.enter_context(
+                gunicorn("bench.claim_wsgi:app", gunicorn_env(url, outbox))
+            )
+            port = int(base.rsplit(":", 1)[1])
+            wait_until_ready(port, "/_bench/bare")
             print(
                 f"HTTP on gunicorn -k gthread -w 2 --threads 8, 127.0.0.1:{port}, {args.clients} clients"
             )
@@ -435,9 +400,6 @@ def main() -> int:
             print(f"  HTTP claim / bare = {web['rate'] / bare['rate']:.0%} (goal ≥ 40%)")
         engine.dispose()
     finally:
-        if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
         scratch.close()
         shutil.rmtree(outbox, ignore_errors=True)
     if failures:

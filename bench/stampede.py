@@ -58,6 +58,7 @@ from bench._common import (  # noqa: E402
     percentile,
     scratch_postgres,
     seed_giveaway,
+    wait_until_ready,
 )
 
 PASSWORD = "stampede-passphrase-long-enough"  # noqa: S105 - a throwaway scratch database
@@ -248,7 +249,7 @@ def run(
             }
             with gunicorn("wsgi:app", env, workers=workers, threads=threads) as base:
                 port = int(base.rsplit(":", 1)[1])
-                _warm_up(port, workers * threads)
+                wait_until_ready(port, "/healthz", workers * threads)
                 results = Results()
                 mine = [list(enumerate(ids))[c::connections] for c in range(connections)]
                 barrier = threading.Barrier(connections + 1)
@@ -340,21 +341,6 @@ def run(
     }
     report(figures, log)
     return figures
-
-
-def _warm_up(port: int, n: int) -> None:
-    """Wait until the workers answer (gunicorn accepts connections before they boot)."""
-    deadline = time.monotonic() + 60
-    for _ in range(n):
-        while True:
-            probe = Client(port)
-            status, _, _ = probe.request("GET", "/healthz")
-            probe.close()
-            if status == 200:
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"/healthz answers {status}")
-            time.sleep(0.2)
 
 
 def _wait_for_receipts(outbox: str, expected: int, timeout: float = 20.0) -> int:
