@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from flask import current_app
@@ -188,3 +188,48 @@ def send_receipt(
         return {**context, "setup_link": setup_url()}
 
     mail.send_later(mail.recipient(user.username, user.email), "claim_receipt", render_context)
+
+
+# A receipt queued longer ago than this and still not in the outbox was lost
+# (the process stopped between the claim's commit and writing the receipt).
+LOST_RECEIPT_AFTER = timedelta(minutes=10)
+
+
+def requeue_lost_receipts(session: Session, now: datetime) -> int:
+    """Put back in the outbox the receipts of claims whose receipt never got there.
+
+    The receipt is written to the outbox just after the claim commits; a
+    process that stops in between would lose it. The expiry job calls this:
+    claims older than LOST_RECEIPT_AFTER with no claim_receipt in the outbox
+    for their claimant get it now (at most once: the outbox row is the record).
+    """
+    from giveaway.mail.models import OutboxMessage
+
+    lost = session.scalars(
+        select(PromoCode)
+        .where(
+            PromoCode.claimed_by_id.is_not(None),
+            PromoCode.receipt_queued_at < now - LOST_RECEIPT_AFTER,
+            ~exists().where(
+                OutboxMessage.user_id == PromoCode.claimed_by_id,
+                OutboxMessage.template == "claim_receipt",
+            ),
+        )
+        .order_by(PromoCode.id)
+    ).all()
+    for code in lost:
+        user = session.get(User, code.claimed_by_id)
+        batch = session.get(PromoBatch, code.batch_id)
+        assert user is not None and batch is not None
+        log.warning("re-queuing the lost receipt of user %s", user.id)
+        mail.send(
+            mail.recipient(user.username, user.email),
+            "claim_receipt",
+            user=user,
+            code=code.code,
+            expires_at=code.expires_at,
+            keys_per_code=batch.keys_per_code,
+            vendor=batch.vendor,
+            setup_link=setup_url(),
+        )
+    return len(lost)
