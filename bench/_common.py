@@ -22,14 +22,18 @@ PG_ADMIN_URL = os.environ.get(
 
 
 @contextmanager
-def scratch_postgres(prefix: str = "giveaway_bench") -> Iterator[str]:
-    """A new PostgreSQL database for one run, dropped afterwards."""
+def scratch_postgres(
+    prefix: str = "giveaway_bench", admin_url: str = PG_ADMIN_URL
+) -> Iterator[str]:
+    """A new PostgreSQL database for one run, dropped afterwards (on a local server only)."""
+    if sa.make_url(admin_url).host not in ("127.0.0.1", "localhost", None):
+        raise ValueError("benchmarks only run against a PostgreSQL server on this machine")
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(
@@ -111,3 +115,154 @@ def gunicorn(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def wait_until_ready(port: int, path: str = "/healthz", workers: int = 16) -> None:
+    """Wait until gunicorn's workers answer `path` with 200 (the master accepts
+    connections before they have booted), asking `workers` times."""
+    import http.client
+
+    deadline = time.monotonic() + 60
+    for _ in range(workers):
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", path)
+                status = conn.getresponse().status
+            except OSError:
+                status = 0
+            finally:
+                conn.close()
+            if status == 200:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{path} answers {status} after 60 s")
+            time.sleep(0.2)
+
+
+# --- seeding and checking a giveaway ----------------------------------------------------
+
+
+def seed_giveaway(
+    engine: sa.Engine,
+    users: int,
+    codes: int,
+    *,
+    password_hash: str = "x",
+    prefix: str = "bench",
+) -> list[int]:
+    """`users` eligible maintainers of one critical project and a pool of `codes`.
+
+    Every user gets the same `password_hash` (hashing once keeps seeding fast;
+    the sign-in still verifies it with argon2 each time). Returns the user ids.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from giveaway.accounts.models import User
+    from giveaway.claims.models import PromoBatch, PromoCode
+    from giveaway.projects.models import Project, Role, RoleName
+
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        project_id = conn.execute(
+            sa.insert(Project)
+            .values(
+                name=f"{prefix}-project",
+                display_name=f"{prefix}-project",
+                created_at=now,
+                critical_since=now,
+                critical_rank=1,
+                critical_downloads=1,
+            )
+            .returning(Project.id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(User),
+            [
+                {
+                    "username": f"{prefix}{i:05d}",
+                    "email": f"{prefix}{i:05d}@example.org",
+                    "password_hash": password_hash,
+                    "email_verified_at": now,
+                    "created_at": datetime(2020, 1, 1, tzinfo=UTC),
+                    "is_admin": False,
+                    "session_version": 0,
+                }
+                for i in range(users)
+            ],
+        )
+        ids = list(conn.execute(sa.select(User.id).order_by(User.id)).scalars())
+        conn.execute(
+            sa.insert(Role),
+            [{"user_id": i, "project_id": project_id, "role_name": RoleName.OWNER} for i in ids],
+        )
+        batch_id = conn.execute(
+            sa.insert(PromoBatch)
+            .values(
+                name=prefix,
+                vendor=prefix,
+                keys_per_code=2,
+                expires_at=now + timedelta(days=30),
+                uploaded_at=now,
+                code_count=codes,
+            )
+            .returning(PromoBatch.id)
+        ).scalar_one()
+        if codes:
+            conn.execute(
+                sa.insert(PromoCode),
+                [
+                    {
+                        "code": f"{prefix.upper()}-{i:06d}",
+                        "batch_id": batch_id,
+                        "expires_at": now + timedelta(days=30),
+                    }
+                    for i in range(codes)
+                ],
+            )
+    return ids
+
+
+def claim_problems(
+    engine: sa.Engine,
+    shown: dict[int, str | None],
+    *,
+    expected: int | None = None,
+    pool: int | None = None,
+) -> list[str]:
+    """Broken giveaway rules found in the database; empty when every rule held.
+
+    `shown`: user id -> the code that user was shown (None: no code). Checks: no
+    code held twice, no user holding two codes, the pool not overdrawn, each
+    user shown exactly the code the database holds for them, and (when given)
+    `expected` codes claimed in all.
+    """
+    from giveaway.claims.models import PromoCode
+
+    problems = []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(PromoCode.claimed_by_id, PromoCode.code).where(
+                PromoCode.claimed_by_id.is_not(None)
+            )
+        ).all()
+    held = {uid: code for uid, code in rows}
+    if len(held) != len(rows):
+        problems.append("a user holds more than one code")
+    if len(set(held.values())) != len(held):
+        problems.append("a code is held by more than one user")
+    if pool is not None and len(rows) > pool:
+        problems.append(f"pool overdrawn: {len(rows)} codes claimed from a pool of {pool}")
+    codes_shown = [c for c in shown.values() if c]
+    if len(codes_shown) != len(set(codes_shown)):
+        problems.append("the same code was shown to two users")
+    wrong = [uid for uid, code in shown.items() if held.get(uid) != code]
+    if wrong:
+        uid = wrong[0]
+        problems.append(
+            f"{len(wrong)} users shown another code than the one they hold "
+            f"(e.g. user {uid} was shown {shown[uid]!r} but holds {held.get(uid)!r})"
+        )
+    if expected is not None and len(held) != expected:
+        problems.append(f"{len(held)} codes claimed, expected {expected}")
+    return problems

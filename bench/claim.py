@@ -24,21 +24,18 @@ phase is bounded in count and in time (--max-seconds); everything stays on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
-import os
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -48,102 +45,24 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import (  # noqa: E402
+    PG_ADMIN_URL,
+    claim_problems,
+    gunicorn,
+    percentile,
+    scratch_postgres,
+    seed_giveaway,
+    wait_until_ready,
+)
 from giveaway import create_app, db, mail, migrate  # noqa: E402
 from giveaway.accounts.models import User  # noqa: E402
 from giveaway.claims import service  # noqa: E402
-from giveaway.claims.models import PromoBatch, PromoCode  # noqa: E402
-from giveaway.projects.models import Project, Role, RoleName  # noqa: E402
+from giveaway.claims.models import PromoCode  # noqa: E402
 
 SECRET = "bench-secret-key-" + uuid.uuid4().hex
 
 
 # --- setup ----------------------------------------------------------------------------
-
-
-def create_database(admin_url: str) -> tuple[str, str]:
-    name = f"giveaway_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    return name, url
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": name},
-        )
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
-
-
-def seed(engine: sa.Engine, users: int, codes: int) -> list[int]:
-    """`users` eligible maintainers of one critical project and a pool of `codes`."""
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        project_id = conn.execute(
-            sa.insert(Project)
-            .values(
-                name="bench-project",
-                display_name="bench-project",
-                created_at=now,
-                critical_since=now,
-                critical_rank=1,
-                critical_downloads=1,
-            )
-            .returning(Project.id)
-        ).scalar_one()
-        conn.execute(
-            sa.insert(User),
-            [
-                {
-                    "username": f"bench{i:05d}",
-                    "email": f"bench{i:05d}@example.org",
-                    "password_hash": "x",
-                    "email_verified_at": now,
-                    "created_at": datetime(2020, 1, 1, tzinfo=UTC),
-                    "is_admin": False,
-                    "session_version": 0,
-                }
-                for i in range(users)
-            ],
-        )
-        ids = list(conn.execute(sa.select(User.id).order_by(User.id)).scalars())
-        conn.execute(
-            sa.insert(Role),
-            [{"user_id": i, "project_id": project_id, "role_name": RoleName.OWNER} for i in ids],
-        )
-        batch_id = conn.execute(
-            sa.insert(PromoBatch)
-            .values(
-                name="bench",
-                vendor="bench",
-                keys_per_code=2,
-                expires_at=now + timedelta(days=30),
-                uploaded_at=now,
-                code_count=codes,
-            )
-            .returning(PromoBatch.id)
-        ).scalar_one()
-        conn.execute(
-            sa.insert(PromoCode),
-            [
-                {
-                    "code": f"BENCH-{i:06d}",
-                    "batch_id": batch_id,
-                    "expires_at": now + timedelta(days=30),
-                }
-                for i in range(codes)
-            ],
-        )
-    return ids
 
 
 def reset_pool(engine: sa.Engine) -> None:
@@ -154,32 +73,6 @@ def reset_pool(engine: sa.Engine) -> None:
         conn.execute(sa.text("DELETE FROM events"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE promo_codes"))
-
-
-def check_invariants(engine: sa.Engine, shown: dict[int, str | None], expected: int) -> list[str]:
-    """Problems found; empty when every rule held."""
-    problems = []
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(PromoCode.claimed_by_id, PromoCode.code).where(
-                PromoCode.claimed_by_id.is_not(None)
-            )
-        ).all()
-    held = {uid: code for uid, code in rows}
-    if len(held) != len(rows):
-        problems.append("a user holds more than one code")
-    if len(set(held.values())) != len(held):
-        problems.append("a code is held by more than one user")
-    codes_shown = [c for c in shown.values() if c]
-    if len(codes_shown) != len(set(codes_shown)):
-        problems.append("the same code was shown to two users")
-    for uid, code in shown.items():
-        if held.get(uid) != code:
-            problems.append(f"user {uid} was shown {code!r} but holds {held.get(uid)!r}")
-            break
-    if len(held) != expected:
-        problems.append(f"{len(held)} codes claimed, expected {expected}")
-    return problems
 
 
 def chunks(ids: list[int], workers: int) -> list[list[int]]:
@@ -295,55 +188,13 @@ def run_workers(
     return [(shown, lat) for shown, lat, _ in results], elapsed
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(url: str, outbox: str) -> tuple[subprocess.Popen, int]:  # type: ignore[type-arg]
-    port = free_port()
-    env = dict(
-        os.environ,
-        GIVEAWAY_DATABASE_URL=url,
-        GIVEAWAY_SECRET_KEY=SECRET,
-        GIVEAWAY_MAIL_URL=f"file://{outbox}",
-        GIVEAWAY_BASE_URL=f"http://127.0.0.1:{port}",
-        GIVEAWAY_DATABASE_POOL_SIZE="10",
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-k",
-            "gthread",
-            "-w",
-            "2",
-            "--threads",
-            "8",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--chdir",
-            str(ROOT),
-            "--log-level",
-            "warning",
-            "bench.claim_wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    for _ in range(100):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/_bench/bare")
-            if c.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("gunicorn did not start")
+def gunicorn_env(url: str, outbox: str) -> dict[str, str]:
+    return {
+        "GIVEAWAY_DATABASE_URL": url,
+        "GIVEAWAY_SECRET_KEY": SECRET,
+        "GIVEAWAY_MAIL_URL": f"file://{outbox}",
+        "GIVEAWAY_DATABASE_POOL_SIZE": "10",
+    }
 
 
 def session_cookies(app, ids: list[int]) -> dict[int, tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -441,7 +292,7 @@ def codes_shown_over_http(port: int, items) -> dict[int, str | None]:  # type: i
 def summarize(name: str, results, elapsed: float) -> dict:  # type: ignore[no-untyped-def]
     lat = sorted(x for _, ls in results for x in ls)
     n = len(lat)
-    p99 = lat[min(n - 1, int(n * 0.99))] if n else float("nan")
+    p99 = percentile(lat, 99)
     row = {
         "name": name,
         "n": n,
@@ -459,7 +310,7 @@ def summarize(name: str, results, elapsed: float) -> dict:  # type: ignore[no-un
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg", default=PG_ADMIN_URL)
     parser.add_argument(
         "--processes", type=int, default=4, help="worker processes (raw and service)"
     )
@@ -474,15 +325,16 @@ def main() -> int:
         if host not in ("127.0.0.1", "localhost", None):
             parser.error("the benchmark only runs against a local server")
 
-    name, url = create_database(args.pg)
     failures: list[str] = []
-    proc = None
     outbox = tempfile.mkdtemp(prefix="giveaway-bench-outbox-")
+    scratch = contextlib.ExitStack()
+    url = scratch.enter_context(scratch_postgres(admin_url=args.pg))
+    name = sa.make_url(url).database
     try:
         engine = db.make_engine(url, pool_size=4)
         migrate.upgrade(engine)
         users = max(args.claims, args.http_claims)
-        ids = seed(engine, users, users + 100)
+        ids = seed_giveaway(engine, users, users + 100)
         app = create_app(
             {
                 "DATABASE_URL": url,
@@ -503,7 +355,7 @@ def main() -> int:
         )
         raw = summarize("raw SQL (psycopg)", results, elapsed)
         shown = {k: v for s, _ in results for k, v in s.items()}
-        failures += [f"raw: {p}" for p in check_invariants(engine, shown, len(shown))]
+        failures += [f"raw: {p}" for p in claim_problems(engine, shown, expected=len(shown))]
 
         reset_pool(engine)
         results, elapsed = run_workers(
@@ -511,13 +363,17 @@ def main() -> int:
         )
         svc = summarize("claim service (SQLAlchemy)", results, elapsed)
         shown = {k: v for s, _ in results for k, v in s.items()}
-        failures += [f"service: {p}" for p in check_invariants(engine, shown, len(shown))]
+        failures += [f"service: {p}" for p in claim_problems(engine, shown, expected=len(shown))]
         app.extensions["db.engine"].dispose()
         print(f"  service / raw SQL = {svc['rate'] / raw['rate']:.0%} (goal ≥ 60%)")
 
         if not args.skip_http:
             reset_pool(engine)
-            proc, port = start_gunicorn(url, outbox)
+            base = scratch.enter_context(
+                gunicorn("bench.claim_wsgi:app", gunicorn_env(url, outbox))
+            )
+            port = int(base.rsplit(":", 1)[1])
+            wait_until_ready(port, "/_bench/bare")
             print(
                 f"HTTP on gunicorn -k gthread -w 2 --threads 8, 127.0.0.1:{port}, {args.clients} clients"
             )
@@ -538,14 +394,13 @@ def main() -> int:
             web = summarize("claim over HTTP (POST)", results, elapsed)
             claimed_ids = [uid for s, _ in results for uid in s]
             shown = codes_shown_over_http(port, [i for i in items if i[0] in set(claimed_ids)])
-            failures += [f"http: {p}" for p in check_invariants(engine, shown, len(claimed_ids))]
+            failures += [
+                f"http: {p}" for p in claim_problems(engine, shown, expected=len(claimed_ids))
+            ]
             print(f"  HTTP claim / bare = {web['rate'] / bare['rate']:.0%} (goal ≥ 40%)")
         engine.dispose()
     finally:
-        if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        drop_database(args.pg, name)
+        scratch.close()
         shutil.rmtree(outbox, ignore_errors=True)
     if failures:
         print("INVARIANT VIOLATIONS:\n  " + "\n  ".join(failures))

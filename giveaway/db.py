@@ -72,7 +72,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
     from giveaway.settings import SettingsError
 
@@ -97,7 +97,19 @@ def init_app(app: Flask) -> None:
         # writes worth keeping (a failed sign-in event); a 5xx never does.
         if "db_session" in g:
             if response.status_code < 500:
-                commit()
+                try:
+                    commit()
+                except DBAPIError as exc:
+                    # The commit itself failed (the connection died, the server
+                    # went away): nothing was written, so the page the view
+                    # rendered would be a lie. Answer as for any database error.
+                    from giveaway.errors import database_error_response
+
+                    replacement = app.make_response(database_error_response(exc))
+                    for name, value in response.headers.items():
+                        if name.lower() not in _BODY_HEADERS:
+                            replacement.headers.setdefault(name, value)
+                    return replacement
             else:
                 rollback()
         return response
@@ -106,10 +118,19 @@ def init_app(app: Flask) -> None:
     def close_session(exc: BaseException | None) -> None:
         g.pop("mail_queue", None)
         db_session = g.pop("db_session", None)
-        if db_session is not None:
-            if exc is not None or db_session.in_transaction():
-                db_session.rollback()
-            db_session.close()
+        connection = g.pop("db_connection", None)
+        try:
+            if db_session is not None:
+                if exc is not None or db_session.in_transaction():
+                    db_session.rollback()
+                db_session.close()
+        finally:
+            if connection is not None:
+                connection.close()
+
+
+# Headers that describe a response's own body or target, not kept on a replacement.
+_BODY_HEADERS = ("content-type", "content-length", "location", "set-cookie", "retry-after")
 
 
 def engine() -> Engine:
@@ -119,7 +140,12 @@ def engine() -> Engine:
 def session() -> Session:
     """The session of the current request or command."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["db.sessionmaker"]()
+        # One pooled connection for the whole request or command: a request that
+        # commits and then writes again (the mail outbox after a claim) checks
+        # out, and pings, a connection once instead of once per transaction.
+        connection = current_app.extensions["db.engine"].connect()
+        g.db_connection = connection
+        g.db_session = current_app.extensions["db.sessionmaker"](bind=connection)
     return g.db_session
 
 

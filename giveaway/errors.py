@@ -75,12 +75,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
     def database_down(error: Exception):  # type: ignore[no-untyped-def]
-        log.error(
-            "database error on %s %s: %s", request.method, request.path, error.__class__.__name__
-        )
-        if getattr(error, "connection_invalidated", False) or isinstance(error, OperationalError):
-            return render_error(503, retry_after=30)
-        return render_error(500)
+        return database_error_response(error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
@@ -88,6 +83,35 @@ def init_app(app: Flask) -> None:
             return http_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)
+
+
+def database_error_response(error: Exception):  # type: ignore[no-untyped-def]
+    """The friendly page for a database error: 503 when it is unreachable, else 500."""
+    log.error("database error on %s %s: %s", request.method, request.path, error.__class__.__name__)
+    _forget_failed_work()
+    if getattr(error, "connection_invalidated", False) or isinstance(error, OperationalError):
+        return render_error(503, retry_after=30)
+    return render_error(500)
+
+
+def _forget_failed_work() -> None:
+    """Before the error page: drop the failed transaction and the signed-in user.
+
+    The page must render without the database: a session left in a failed
+    transaction (or an expired user object) would query it again from the
+    template and turn the friendly page into a bare 500. The visitor is shown
+    the page as if signed out; their session cookie is untouched.
+    """
+    from flask import g
+
+    from giveaway import db
+    from giveaway.extensions import login_manager
+
+    try:
+        db.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
+        log.warning("could not roll back after a database error", exc_info=True)
+    g._login_user = login_manager.anonymous_user()
 
 
 def _retry_after(error: HTTPException) -> int:

@@ -1,9 +1,9 @@
 """The expiry job (`giveaway expire-codes`, run by cron on every host).
 
 It marks free codes past their batch's expiry as expired, reminds claimants
-whose code expires soon and who have not registered a security key yet (once
-each), and tells the "email me when codes return" list when codes are
-available again.
+whose code expires soon and who have not registered a security key yet (once each), and
+tells the "email me when codes return" list when codes are available again,
+and puts back in the outbox any claim receipt a stopped process lost.
 Running it twice changes nothing the second time. On PostgreSQL a
 transaction-level advisory lock lets only one host work at a time; the others
 see the lock and stop at once. On SQLite the run takes the write lock up front
@@ -23,7 +23,7 @@ from giveaway import mail
 from giveaway.accounts.models import User
 from giveaway.claims.eligibility import codes_available, window
 from giveaway.claims.models import PromoCode, RestockRequest
-from giveaway.claims.service import setup_url
+from giveaway.claims.service import requeue_lost_receipts, setup_url
 from giveaway.twofactor import service as twofactor
 
 # pg_try_advisory_xact_lock key: "giveaway expire-codes", stable across hosts.
@@ -36,13 +36,15 @@ class Summary:
     expired: int = 0
     reminded: int = 0
     notified: int = 0
+    receipts: int = 0
 
     def line(self) -> str:
         if self.locked_out:
             return "expire-codes: another run holds the lock; nothing to do here."
+        lost = f" {self.receipts} lost claim receipts queued again." if self.receipts else ""
         return (
             f"expire-codes: {self.expired} codes expired, {self.reminded} reminders sent, "
-            f"{self.notified} people told that codes are available."
+            f"{self.notified} people told that codes are available.{lost}"
         )
 
 
@@ -72,6 +74,7 @@ def run(session: Session, now: datetime, *, reminder_days: int) -> Summary:
     summary.expired = expire(session, now)
     summary.reminded = remind(session, now, reminder_days)
     summary.notified = notify_restock(session, now)
+    summary.receipts = requeue_lost_receipts(session, now)
     return summary
 
 
