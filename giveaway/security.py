@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> None:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
     app.session_interface = SessionInterface()
+    app.before_request(refuse_nul_characters)
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -57,6 +59,41 @@ def init_app(app: Flask) -> None:
             # Pages can show codes and personal data: never keep them in caches.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+NUL_MESSAGE = (
+    "The form contained a NUL character (an invisible control character) that no field "
+    "accepts. Remove it, or type the text instead of pasting it, and try again."
+)
+
+
+def _has_nul() -> bool:
+    if "\x00" in request.path:
+        return True
+    for values in (request.args, request.form):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                return True
+    # JSON spells NUL "\u0000" (a raw NUL byte is not JSON at all).
+    return bool(request.is_json and b"\\u0000" in request.get_data(cache=True))
+
+
+def refuse_nul_characters() -> Response | None:
+    """Refuse any text with a NUL character before a view sees it.
+
+    No field has a use for one, and PostgreSQL cannot store one in a text
+    column nor even compare with it: a search or a sign-in with a NUL would
+    end in a database error (a 500). Uploaded files are checked by their
+    importers (which say which line is wrong)."""
+    if not _has_nul():
+        return None
+    if request.is_json:
+        response = jsonify({"error": NUL_MESSAGE})
+        response.status_code = 400
+        return response
+    error = BadRequest(NUL_MESSAGE)
+    error.friendly = True  # type: ignore[attr-defined]
+    raise error
 
 
 def safe_next(target: str | None, default: str) -> str:

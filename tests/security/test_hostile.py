@@ -380,3 +380,39 @@ def test_html_in_names_and_labels_is_escaped_everywhere(wapp):
             if part.get_content_type() == "text/html":
                 body = part.get_content()
                 assert "<script>alert(1)" not in body and "<img src=x" not in body
+
+
+# --- a NUL character anywhere -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/account/login", {"username": "alice\x00", "password": "x"}),
+        ("/account/reset", {"identifier": "a\x00b"}),
+        ("/account/register", {"username": "a\x00b", "email": "a@example.org"}),
+    ],
+)
+def test_a_nul_character_is_refused_with_a_reason(any_app, path, data):
+    """PostgreSQL cannot compare text with a NUL: it once made these a 500."""
+    client = any_app.test_client()
+    response = post_form(client, path, data)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_search_or_json(any_app):
+    make_admin(any_app, "root")
+    client = any_app.test_client()
+    login_2fa(client, "root")
+    for path in ("/admin/users?q=a%00b", "/admin/events?user=%00", "/admin/critical?q=%00"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert "NUL character" in response.get_data(as_text=True)
+    response = client.post(
+        "/account/security/webauthn/register",
+        json={"label": "key\u0000", "credential": {}},
+        headers={"X-CSRFToken": csrf_token(client, "/account/security")},
+    )
+    assert response.status_code == 400
+    assert "NUL character" in response.get_json()["error"]
