@@ -294,3 +294,68 @@ def test_admin_filters(app, admin, case):
     if 400 <= response.status_code < 500:
         assert ERROR_SHOWN.search(response.get_data(as_text=True)), f"{path}?{args!r}: no reason"
         assert table_counts(app) == before
+
+
+JSON_ANY = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | VALUE,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(VALUE, inner, max_size=3),
+    max_leaves=10,
+)
+JSON_BODY = st.one_of(
+    JSON_ANY,
+    st.fixed_dictionaries({"label": JSON_ANY, "credential": JSON_ANY}, optional={"next": JSON_ANY}),
+    st.fixed_dictionaries(
+        {
+            "credential": st.fixed_dictionaries(
+                {
+                    "id": VALUE,
+                    "rawId": VALUE,
+                    "type": st.sampled_from(["public-key", "x"]),
+                    "response": st.dictionaries(
+                        st.sampled_from(
+                            [
+                                "clientDataJSON",
+                                "attestationObject",
+                                "authenticatorData",
+                                "signature",
+                            ]
+                        ),
+                        VALUE,
+                    ),
+                }
+            )
+        }
+    ),
+)
+
+
+@FUZZ
+@given(JSON_BODY)
+def test_key_registration_json(app, maintainer, body):
+    before = table_counts(app)
+    token = csrf_token(maintainer, "/account/security")
+    maintainer.post("/account/security/webauthn/options", json={}, headers={"X-CSRFToken": token})
+    response = maintainer.post(
+        "/account/security/webauthn/register", json=body, headers={"X-CSRFToken": token}
+    )
+    assert response.status_code < 500, str(body)[:200]
+    assert response.status_code >= 400, "a made-up key was registered"
+    assert response.get_json()["error"]
+    after = table_counts(app)
+    changed = {t for t in after if after[t] != before[t]} - {
+        "webauthn_used_challenges"
+    }  # a spent challenge is spent
+    assert not changed, changed
+
+
+@FUZZ
+@given(JSON_BODY)
+def test_key_sign_in_json(app, pending_2fa, body):
+    token = csrf_token(pending_2fa, "/account/login/2fa")
+    pending_2fa.post("/account/login/2fa/webauthn/options", json={}, headers={"X-CSRFToken": token})
+    response = pending_2fa.post(
+        "/account/login/2fa/webauthn", json=body, headers={"X-CSRFToken": token}
+    )
+    assert response.status_code < 500, str(body)[:200]
+    assert response.status_code >= 400, "signed in with a made-up key"
+    assert response.get_json()["error"]

@@ -416,3 +416,20 @@ def test_a_nul_character_in_a_search_or_json(any_app):
     )
     assert response.status_code == 400
     assert "NUL character" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("label", [123, True, ["a"], {"a": 1}])
+def test_a_key_name_that_is_not_text_is_refused(wapp, label):
+    """It once ended in a 500 (the name was split like a string)."""
+    make_user(wapp, "alice")
+    client = wapp.test_client()
+    login(client, "alice")
+    flow = Flow(wapp, client)
+    flow.register_options()
+    response = flow.post_json(
+        "/account/security/webauthn/register",
+        {"label": label, "credential": {}},
+        "/account/security",
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "The key's name must be text.", "field": "label"}
