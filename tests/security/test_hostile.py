@@ -433,3 +433,34 @@ def test_a_key_name_that_is_not_text_is_refused(wapp, label):
     )
     assert response.status_code == 400
     assert response.get_json() == {"error": "The key's name must be text.", "field": "label"}
+
+
+# --- CSV exports of hostile names --------------------------------------------------------
+
+
+def test_csv_exports_never_start_a_cell_with_a_formula(wapp):
+    import csv
+    import io
+
+    from tests.claims.factories import make_batch, make_maintainer
+
+    app = wapp
+    app.config["RATELIMIT_CLAIM"] = "1000/minute"
+    make_admin(app, "root")
+    make_maintainer(app, "erin")
+    make_batch(app, name="=1+1", codes=["CSV-CODE-0001"])
+    erin, _ = add_key(app, "erin", '=HYPERLINK("http://evil.example","x")')
+    admin = app.test_client()
+    login_2fa(admin, "root")
+    # Erin has 2FA now and is no longer eligible; the export still lists the key event.
+    for path in ("/admin/claims.csv", "/admin/critical.csv", "/admin/events?format=csv"):
+        response = admin.get(path)
+        assert response.status_code == 200, path
+        assert response.mimetype == "text/csv", path
+        for row in csv.reader(io.StringIO(response.get_data(as_text=True))):
+            for cell in row:
+                assert not cell.startswith(("=", "+", "@", "\t", "\r")), (path, cell)
+                assert not (cell.startswith("-") and not re.fullmatch(r"-?[\d.]+", cell)), (
+                    path,
+                    cell,
+                )
