@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -23,6 +24,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+class DatabaseInteger(IntegerConverter):
+    """`<int:…>` in URLs, up to the largest id a database column holds.
+
+    A larger number (/admin/users/99999999999999999999) is a 404 like any
+    id that does not exist, not a database overflow error."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def bounded_url_numbers(app: Flask) -> None:
+    """Call before any route is added: rules pick their converters when added."""
+    app.url_map.converters["int"] = DatabaseInteger
 
 
 class SessionInterface(SecureCookieSessionInterface):
