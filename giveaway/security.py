@@ -27,13 +27,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 class DatabaseInteger(IntegerConverter):
-    """`<int:…>` in URLs, up to the largest id a database column holds.
+    """`<int:…>` in URLs, up to the largest id an INTEGER column holds.
 
     A larger number (/admin/users/99999999999999999999) is a 404 like any
     id that does not exist, not a database overflow error."""
 
     def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)  # ids are INTEGER columns
         super().__init__(map, *args, **kwargs)
 
 

@@ -24,6 +24,7 @@ PATHS = [
     "/admin/users/99999999999999999999",
     "/admin/users/9223372036854775808",
     "/admin/users/9223372036854775807",
+    "/admin/users/2147483648",
     "/admin/critical?sort=__class__&order=sideways",
     "/admin/events?format=csv&until=9999-12-31",
     "/account/reset/" + "a" * 5000,
