@@ -464,3 +464,30 @@ def test_csv_exports_never_start_a_cell_with_a_formula(wapp):
                     path,
                     cell,
                 )
+
+
+def test_emails_escape_hostile_project_names(app):
+    """Project display names come from imports: the HTML mail escapes them."""
+    from types import SimpleNamespace
+
+    from giveaway import mail
+
+    user = SimpleNamespace(username="maria", email="maria@example.org")
+    project = SimpleNamespace(display_name=XSS, name="evil", why="in the top 1% " + XSS)
+    with app.test_request_context():
+        message = mail.build(
+            "maria@example.org",
+            "critical_project",
+            user=user,
+            projects=[project],
+            link="http://localhost/giveaway",
+            months="six months",
+            percent="1",
+            index_name="PyPI",
+        )
+    html_parts = [p.get_content() for p in message.walk() if p.get_content_type() == "text/html"]
+    assert html_parts
+    for body in html_parts:
+        assert "<script>alert(1)" not in body and "<img src=x" not in body
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "\n" not in message["Subject"]
