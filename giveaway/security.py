@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, request
@@ -42,6 +44,27 @@ def bounded_url_numbers(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseInteger
 
 
+_TOKEN_IN_PATH = re.compile(r"(/account/(?:reset|activate|verify))/[^\s?\"]+")
+
+
+class RedactTokens(logging.Filter):
+    """Request lines must not carry the tokens of emailed links: a reset or
+    activation link in a log file would let its reader set the password."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _TOKEN_IN_PATH.sub(r"\1/[token]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _redact_request_logs() -> None:
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactTokens) for f in logger.filters):
+        logger.addFilter(RedactTokens())
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie is Secure whenever the request came over HTTPS."""
 
@@ -57,6 +80,7 @@ def init_app(app: Flask) -> None:
         )
     app.session_interface = SessionInterface()
     app.before_request(refuse_nul_characters)
+    _redact_request_logs()
 
     @app.after_request
     def security_headers(response: Response) -> Response:

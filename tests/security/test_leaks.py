@@ -225,3 +225,13 @@ def test_no_secret_reaches_logs_events_or_error_pages(app, caplog):
     # The codes pages show codes only masked; the admin never sees recovery codes.
     assert not any(code in admin_pages for code in recovery)
     assert raw_secret not in admin_pages and raw_secret not in erin_pages
+
+
+def test_request_logs_never_show_the_tokens_of_emailed_links(app, caplog):
+    """The development server logs each request line: links in mail carry tokens."""
+    caplog.set_level(logging.DEBUG)
+    log = logging.getLogger("werkzeug")
+    for path in ("/account/reset/", "/account/activate/", "/account/verify/"):
+        log.info('%s - - "GET %s HTTP/1.1" 200 -', "127.0.0.1", path + "eyJ1IjoxfQ.abc-DEF_123")
+    assert "eyJ1IjoxfQ" not in caplog.text
+    assert caplog.text.count("[token]") == 3
