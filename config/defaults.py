@@ -101,3 +101,8 @@ CRITICAL_WINDOW_MONTHS = 6
 CRITICAL_PERCENT = 1.0
 # Seconds to wait on a download-statistics URL (connect and each read).
 DOWNLOADS_URL_TIMEOUT = 30.0
+
+# The largest request body accepted (413 above it): a code file up to
+# CODE_UPLOAD_MAX_BYTES and well beyond still gets its own clear message from
+# the upload page; nothing sends more than this.
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024

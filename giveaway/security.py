@@ -7,6 +7,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -65,6 +66,17 @@ def _redact_request_logs() -> None:
         logger.addFilter(RedactTokens())
 
 
+class JSONProvider(DefaultJSONProvider):
+    """JSON that nests too deeply for the parser is unreadable JSON (a 400
+    from the view), not a RecursionError (a 500)."""
+
+    def loads(self, s, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie is Secure whenever the request came over HTTPS."""
 
@@ -79,6 +91,7 @@ def init_app(app: Flask) -> None:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
     app.session_interface = SessionInterface()
+    app.json = JSONProvider(app)
     app.before_request(refuse_nul_characters)
     _redact_request_logs()
 

@@ -42,3 +42,31 @@ def test_edge_values_never_make_a_500(any_app, path):
     login_2fa(c, "root")
     response = c.get(path)
     assert response.status_code < 500, (path, response.status_code)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000, '{"a":' * 50_000, "1" * 1_000_000, '"' + "a" * 3_000_000 + '"', "\ud800"],
+)
+def test_hostile_json_gets_a_clear_400(app, body):
+    """JSON nested 100,000 deep once made a RecursionError and a 500."""
+    from tests.conftest import csrf_token, login, make_user
+
+    make_user(app, "alice")
+    client = app.test_client()
+    login(client, "alice")
+    token = csrf_token(client, "/account/security")
+    response = client.post(
+        "/account/security/webauthn/register",
+        data=body.encode("utf-8", "surrogatepass"),
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]
+
+
+def test_an_enormous_request_is_refused_before_it_is_read(app, client):
+    response = client.post("/account/login", data={"username": "x" * (17 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "larger than this site accepts" in response.get_data(as_text=True)
