@@ -491,3 +491,30 @@ def test_emails_escape_hostile_project_names(app):
         assert "<script>alert(1)" not in body and "<img src=x" not in body
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "\n" not in message["Subject"]
+
+
+# --- replays (the sequential ones are in tests/twofactor: test_a_code_works_once,
+# test_signin_challenge_cannot_be_replayed, test_registration_challenge_is_single_use,
+# test_sign_count_going_backwards_is_refused_and_recorded) -----------------------------
+
+
+def test_one_totp_code_signs_in_one_of_two_waiting_sessions(app):
+    """Someone watching the code being typed, at the second step in parallel."""
+    app.config["RATELIMIT_TWOFACTOR"] = "1000/minute"
+    make_admin(app, "root")
+    first, second = app.test_client(), app.test_client()
+    login(first, "root")
+    login(second, "root")
+    tokens = [csrf_token(client, "/account/login/2fa") for client in (first, second)]
+    now = pyotp.TOTP(ADMIN_TOTP_SECRET).now()
+    answers = [
+        client.post("/account/login/2fa/totp", data={"csrf_token": token, "code": now})
+        for client, token in zip((first, second), tokens, strict=True)
+    ]
+    assert answers[0].status_code == 302
+    assert first.get("/account/").status_code == 200
+    # The second is refused: its step is spent by the first sign-in (and the
+    # code was used): back to the password.
+    assert answers[1].status_code == 302
+    assert answers[1].headers["Location"].endswith("/account/login")
+    assert second.get("/account/").status_code == 302
