@@ -142,6 +142,7 @@ def test_maintainer_pages_and_giveaway_states(page, live_server):  # type: ignor
         "/account/security/totp",
         "/account/security/recovery-codes",
         "/giveaway",
+        "/admin/",  # the 403 page
     ):
         visit(page, path, problems)
     sign_out(page)
