@@ -235,3 +235,19 @@ def test_request_logs_never_show_the_tokens_of_emailed_links(app, caplog):
         log.info('%s - - "GET %s HTTP/1.1" 200 -', "127.0.0.1", path + "eyJ1IjoxfQ.abc-DEF_123")
     assert "eyJ1IjoxfQ" not in caplog.text
     assert caplog.text.count("[token]") == 3
+
+
+def test_json_endpoints_answer_429_with_retry_after(app, client):
+    app.config["RATELIMIT_TWOFACTOR_OPTIONS"] = "1/minute"
+    make_user(app, "alice")
+    login(client, "alice")
+    token = csrf_token(client, "/account/security")
+    answers = [
+        client.post(
+            "/account/security/webauthn/options", json={}, headers={"X-CSRFToken": token}
+        )
+        for _ in range(3)
+    ]
+    limited = answers[-1]
+    assert_limited(limited)
+    check_headers(limited, "json 429")
