@@ -243,9 +243,7 @@ def test_json_endpoints_answer_429_with_retry_after(app, client):
     login(client, "alice")
     token = csrf_token(client, "/account/security")
     answers = [
-        client.post(
-            "/account/security/webauthn/options", json={}, headers={"X-CSRFToken": token}
-        )
+        client.post("/account/security/webauthn/options", json={}, headers={"X-CSRFToken": token})
         for _ in range(3)
     ]
     limited = answers[-1]
