@@ -128,8 +128,22 @@ def _has_nul() -> bool:
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:
                 return True
-    # JSON spells NUL "\u0000" (a raw NUL byte is not JSON at all).
-    return bool(request.is_json and b"\\u0000" in request.get_data(cache=True))
+    if not request.is_json:
+        return False
+    # A raw NUL byte is not JSON at all (the view says it cannot read it); an
+    # escaped one is a NUL once parsed: look at every string.
+    stack = [request.get_json(silent=True)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def refuse_nul_characters() -> Response | None:
