@@ -107,3 +107,8 @@ DOWNLOADS_URL_TIMEOUT = 30.0
 # email (`giveaway remind-2fa`) at most once every MANDATE_REMINDER_DAYS days.
 MANDATE_2FA = "none"
 MANDATE_REMINDER_DAYS = 14
+
+# The largest request body accepted (413 above it): a code file up to
+# CODE_UPLOAD_MAX_BYTES and well beyond still gets its own clear message from
+# the upload page; nothing sends more than this.
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024

@@ -35,6 +35,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings.load(app, test_config)
     settings.check(app)
     configure_logging(app)
+    from giveaway import security
+
+    security.bounded_url_numbers(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -85,7 +85,7 @@ def events_query(flt: EventFilter) -> Select[Any]:
         stmt = stmt.where(Event.kind == flt.kind)
     if flt.since:
         stmt = stmt.where(Event.created_at >= datetime.combine(flt.since, time.min, UTC))
-    if flt.until:
+    if flt.until and flt.until < date.max:  # the day after 9999-12-31 does not exist
         end = datetime.combine(flt.until, time.min, UTC) + timedelta(days=1)
         stmt = stmt.where(Event.created_at < end)
     return stmt

@@ -116,14 +116,20 @@ def claim():  # type: ignore[no-untyped-def]
     user = current_user._get_current_object()
     now = clock.now()
     form = ClaimForm(eligibility.eligible_regions())
-    if not form.validate_on_submit():
-        return _page(400, form=form)
+    valid = form.validate_on_submit()  # checks the CSRF token first
     result = eligibility.check(session, user, now)
     if result.claimed is not None:
         return redirect(url_for("giveaway.index", _anchor="your-code"), 303)
     if not result.eligible:
-        # The page lists what failed; the region was not even looked at.
-        return _page(409 if result.only_pool_empty else 403)
+        # The page lists what failed; the region was not even looked at (an
+        # error about it would not show: the form is only shown to the eligible).
+        if result.only_pool_empty:
+            flash("No code was claimed: every code has been handed out.", "error")
+            return _page(409)
+        flash("No code was claimed: the checks marked as not met say why.", "error")
+        return _page(403)
+    if not valid:
+        return _page(400, form=form)
     # The one decision the region is used for; the value goes no further.
     ships = eligibility.ships_to(form.region.data)
     form.region.data = None

@@ -352,7 +352,10 @@ def _json_rows(handle: IO[bytes], errors: _Errors, meta: _JsonMeta) -> Iterator[
             elif prefix == "" and event == "start_map":
                 continue
     except ijson.JSONError as exc:
-        raise ImportFailed(f"the file is not valid JSON (after row {index}): {exc}") from None
+        # yajl's message spans lines (a caret under the text): keep its first line.
+        reason = (str(exc).strip().splitlines() or ["unreadable"])[0].strip()
+        where = "before the first row" if index < 0 else f"after row {index}"
+        raise ImportFailed(f"the file is not valid JSON ({where}): {reason}") from None
     except UnicodeDecodeError as exc:
         raise ImportFailed(f"the file is not UTF-8 text (byte {exc.start})") from None
     if not meta.saw_rows:

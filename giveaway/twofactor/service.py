@@ -215,7 +215,10 @@ def consume_challenge(session: Session, challenge: bytes) -> bool:
 # --- security keys ------------------------------------------------------------------
 
 
-def check_label(session: Session, user: User, label: str | None) -> str:
+def check_label(session: Session, user: User, label: object) -> str:
+    if label is not None and not isinstance(label, str):
+        # A hand-made JSON body: a number or a list is no name.
+        raise TwoFactorError("The key's name must be text.", field="label")
     label = " ".join((label or "").split())
     if not label:
         raise TwoFactorError(

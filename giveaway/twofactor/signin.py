@@ -2,7 +2,9 @@
 
 Between the password and the second factor the visitor is NOT signed in. The
 session holds only the user id, their session version (a password change or
-2FA reset in between voids the attempt), an expiry and where to go next.
+2FA reset in between voids the attempt), when it began (a sign-in completed
+since then spends it: a copied cookie cannot be finished again), an expiry and
+where to go next.
 """
 
 from __future__ import annotations
@@ -31,8 +33,15 @@ class Expired(Exception):
 def begin(user: User, next_url: str) -> None:
     # A fresh session: nothing from before the password survives (fixation).
     session.clear()
-    expires = clock.now().timestamp() + current_app.config["TWOFACTOR_PENDING_TTL"]
-    session[KEY] = {"u": user.id, "v": user.session_version, "exp": expires, "n": next_url}
+    now = clock.now().timestamp()
+    expires = now + current_app.config["TWOFACTOR_PENDING_TTL"]
+    session[KEY] = {
+        "u": user.id,
+        "v": user.session_version,
+        "t": now,
+        "exp": expires,
+        "n": next_url,
+    }
 
 
 def pending_user_id() -> int | None:
@@ -49,6 +58,16 @@ def load(db_session: Session) -> Pending:
         raise Expired
     user = db_session.get(User, data.get("u"))
     if user is None or user.session_version != data.get("v") or not user.is_active:
+        session.pop(KEY, None)
+        raise Expired
+    # Single use: once anyone finished signing in as this user after this step
+    # began (with this very state, or from a copy of the cookie), it is spent.
+    began = data.get("t")
+    if (
+        user.last_login_at is not None
+        and isinstance(began, int | float)
+        and user.last_login_at.timestamp() > began
+    ):
         session.pop(KEY, None)
         raise Expired
     return Pending(user=user, next_url=str(data.get("n") or "/"))

@@ -267,7 +267,13 @@ def recovery_codes():  # type: ignore[no-untyped-def]
     existing = service.recovery_codes_left(s, user) > 0
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
+        valid = form.validate_on_submit()
+        if not valid and not existing and set(form.errors) == {"password"}:
+            # The password is neither shown nor asked for before the first set:
+            # an error about it (a hand-made POST) would be invisible.
+            form.password.errors = []
+            valid = True
+        if valid:
             try:
                 if existing:
                     service.check_password(user, form.password.data or "")
