@@ -35,9 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings.load(app, test_config)
     settings.check(app)
     configure_logging(app)
-    from giveaway import security
-
-    security.bounded_url_numbers(app)
+    register_url_converters(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -54,6 +52,13 @@ def configure_logging(app: Flask) -> None:
         )
         # Migrations narrate every step at INFO; commands say one summary line.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def register_url_converters(app: Flask) -> None:
+    """Before the blueprints: numbers in URLs stay within a database integer."""
+    from giveaway import security
+
+    security.bounded_url_numbers(app)
 
 
 def register_extensions(app: Flask) -> None:
