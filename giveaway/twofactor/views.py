@@ -346,6 +346,16 @@ def _challenge_page(pending: signin.Pending, status: int = 200, **forms: Any):  
     )
 
 
+def _json_expired():  # type: ignore[no-untyped-def]
+    """The JSON answer (for the key ceremony's fetches) when the pending sign-in is gone."""
+    flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
+    return _json_error(
+        "Your sign-in took too long. Please sign in again.",
+        401,
+        redirect=url_for("accounts.login"),
+    )
+
+
 @bp.get("/login/2fa")
 def challenge():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
@@ -362,12 +372,7 @@ def challenge():  # type: ignore[no-untyped-def]
 def signin_options():  # type: ignore[no-untyped-def]
     pending = _pending()
     if pending is None:
-        flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
-        return _json_error(
-            "Your sign-in took too long. Please sign in again.",
-            401,
-            redirect=url_for("accounts.login"),
-        )
+        return _json_expired()
     try:
         options, challenge = service.authentication_options(db.session(), pending.user)
     except service.TwoFactorError as exc:
@@ -382,12 +387,7 @@ def signin_options():  # type: ignore[no-untyped-def]
 def signin_webauthn():  # type: ignore[no-untyped-def]
     pending = _pending()
     if pending is None:
-        flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
-        return _json_error(
-            "Your sign-in took too long. Please sign in again.",
-            401,
-            redirect=url_for("accounts.login"),
-        )
+        return _json_expired()
     body = _json_body()
     if body is None:
         return _json_error("The browser's answer could not be read. Please try again.")
