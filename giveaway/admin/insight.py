@@ -98,7 +98,7 @@ class BatchRow:
 
 def pool(session: Session, now: datetime) -> list[BatchRow]:
     """Per batch (earliest expiry first): codes available, claimed, expired, voided."""
-    from giveaway.claims.admin_views import batch_counts
+    from giveaway.claims.pool import batch_counts
 
     counts = batch_counts(session, now)
     empty = {"available": 0, "claimed": 0, "expired": 0, "voided": 0}

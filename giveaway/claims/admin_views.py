@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from giveaway import clock, db
@@ -23,45 +23,13 @@ bp = Blueprint("claims_admin", __name__, url_prefix="/admin")
 CLAIMS_SHOWN = 200
 
 
-def batch_counts(session, now):  # type: ignore[no-untyped-def]
-    """Per batch: available, claimed, expired and voided codes (expiry by date too)."""
-    free = PromoCode.claimed_by_id.is_(None)
-    expired = and_(
-        free,
-        PromoCode.voided_at.is_(None),
-        or_(PromoCode.expired_at.is_not(None), PromoCode.expires_at <= now),
-    )
-    available = and_(
-        free,
-        PromoCode.voided_at.is_(None),
-        PromoCode.expired_at.is_(None),
-        PromoCode.expires_at > now,
-    )
-
-    def count(cond):  # type: ignore[no-untyped-def]
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-    rows = session.execute(
-        select(
-            PromoCode.batch_id,
-            count(available),
-            count(PromoCode.claimed_by_id.is_not(None)),
-            count(expired),
-            count(and_(free, PromoCode.voided_at.is_not(None))),
-        ).group_by(PromoCode.batch_id)
-    ).all()
-    return {
-        r[0]: {"available": r[1], "claimed": r[2], "expired": r[3], "voided": r[4]} for r in rows
-    }
-
-
 def _batches_page(status=200, *, upload_form=None, void_form=None):  # type: ignore[no-untyped-def]
     session = db.session()
     now = clock.now()
     batches = session.scalars(
         select(PromoBatch).order_by(PromoBatch.expires_at, PromoBatch.id)
     ).all()
-    counts = batch_counts(session, now)
+    counts = pool.batch_counts(session, now)
     empty = {"available": 0, "claimed": 0, "expired": 0, "voided": 0}
     totals = {k: sum(counts.get(b.id, empty)[k] for b in batches) for k in empty}
     return (

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from giveaway.accounts.models import User
@@ -253,3 +253,35 @@ def add_batch(
         expires_at=details.expires_at.isoformat(),
     )
     return batch
+
+
+def batch_counts(session: Session, now: datetime) -> dict[int, dict[str, int]]:
+    """Per batch: available, claimed, expired and voided codes (expiry by date too)."""
+    free = PromoCode.claimed_by_id.is_(None)
+    expired = and_(
+        free,
+        PromoCode.voided_at.is_(None),
+        or_(PromoCode.expired_at.is_not(None), PromoCode.expires_at <= now),
+    )
+    available = and_(
+        free,
+        PromoCode.voided_at.is_(None),
+        PromoCode.expired_at.is_(None),
+        PromoCode.expires_at > now,
+    )
+
+    def count(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    rows = session.execute(
+        select(
+            PromoCode.batch_id,
+            count(available),
+            count(PromoCode.claimed_by_id.is_not(None)),
+            count(expired),
+            count(and_(free, PromoCode.voided_at.is_not(None))),
+        ).group_by(PromoCode.batch_id)
+    ).all()
+    return {
+        r[0]: {"available": r[1], "claimed": r[2], "expired": r[3], "voided": r[4]} for r in rows
+    }
