@@ -79,13 +79,19 @@ def chunks(ids: list[int], workers: int) -> list[list[int]]:
     return [ids[i::workers] for i in range(workers)]
 
 
-def _raw_sql():  # type: ignore[no-untyped-def]
-    """The service's claim statement compiled for psycopg, and its fixed parameters."""
+def _raw_sql(kind: str = "raw"):  # type: ignore[no-untyped-def]
+    """The service's claim statement compiled for psycopg, and its fixed parameters.
+
+    kind "raw-update": the UPDATE alone, without the event the service's
+    statement also records (what the claim statement was before 2026-11-21).
+    """
     from sqlalchemy.dialects import postgresql
 
-    compiled = service.claim_statement("postgresql").compile(
-        dialect=postgresql.psycopg.dialect()  # type: ignore[attr-defined]
-    )
+    if kind == "raw-update":
+        stmt = service.take_a_code("postgresql").returning(PromoCode.id, PromoCode.code)
+    else:
+        stmt = service.claim_statement("postgresql")
+    compiled = stmt.compile(dialect=postgresql.psycopg.dialect())  # type: ignore[attr-defined]
     fixed = {k: v for k, v in compiled.params.items() if k not in ("claimant_id", "claim_now")}
     return str(compiled), fixed
 
@@ -94,8 +100,8 @@ def _thread_body(kind: str, url: str, my_ids: list[int], app, barrier, max_secon
     """One worker: connect, wait for everyone, then claim for each of its users in turn."""
     shown: dict[int, str | None] = {}
     latencies: list[float] = []
-    if kind == "raw":
-        sql, fixed = _raw_sql()
+    if kind in ("raw", "raw-update"):
+        sql, fixed = _raw_sql(kind)
         dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         conn = psycopg.connect(dsn)
         barrier.wait()
@@ -109,7 +115,7 @@ def _thread_body(kind: str, url: str, my_ids: list[int], app, barrier, max_secon
                 row = conn.execute(sql, dict(fixed, claimant_id=uid, claim_now=now)).fetchone()
                 conn.commit()
                 latencies.append(time.perf_counter() - t0)
-                shown[uid] = row[1] if row else None
+                shown[uid] = row[1] if row else None  # (id, code, …) in both statements
         return shown, latencies, time.time()
     with app.app_context():
         # One connection per worker for the whole run, as in the raw SQL phase.
@@ -365,7 +371,19 @@ def main() -> int:
         shown = {k: v for s, _ in results for k, v in s.items()}
         failures += [f"service: {p}" for p in claim_problems(engine, shown, expected=len(shown))]
         app.extensions["db.engine"].dispose()
+
+        reset_pool(engine)
+        results, elapsed = run_workers(
+            "raw-update", url, ids[: args.claims], args.processes, args.threads, args.max_seconds
+        )
+        bare_update = summarize("raw SQL, the UPDATE alone (info)", results, elapsed)
+        shown = {k: v for s, _ in results for k, v in s.items()}
+        failures += [f"raw-update: {p}" for p in claim_problems(engine, shown, expected=len(shown))]
         print(f"  service / raw SQL = {svc['rate'] / raw['rate']:.0%} (goal ≥ 60%)")
+        print(
+            f"  (service / the UPDATE alone, without the event = "
+            f"{svc['rate'] / bare_update['rate']:.0%})"
+        )
 
         if not args.skip_http:
             reset_pool(engine)

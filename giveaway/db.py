@@ -133,6 +133,36 @@ def init_app(app: Flask) -> None:
 _BODY_HEADERS = ("content-type", "content-length", "location", "set-cookie", "retry-after")
 
 
+# Whether a session's current transaction has sent a write: set on every ORM
+# flush and on every INSERT/UPDATE/DELETE run through session.execute, cleared
+# when the outermost transaction ends. The PostgreSQL claim may roll its whole
+# transaction back on a same-person race, which is only harmless when nothing
+# was written before it (see claims.service.claim).
+_WROTE = "giveaway.wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, flush_context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_dml(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_writes(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def has_written(session: Session) -> bool:
+    """True when the session's current transaction has written, or has writes pending."""
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
 def engine() -> Engine:
     return current_app.extensions["db.engine"]
 

@@ -111,3 +111,24 @@ def test_dialect_name(any_app):
     with any_app.app_context():
         assert db.dialect_name() in ("sqlite", "postgresql")
         assert db.ping()
+
+
+def test_has_written_follows_the_current_transaction(any_app):
+    """What the PostgreSQL claim relies on to decide between a rollback and a savepoint."""
+    with any_app.app_context():
+        session = db.session()
+        session.scalar(sa.select(User.id))
+        assert not db.has_written(session)
+        user = User(username="hw", email="hw@example.org")
+        session.add(user)
+        assert db.has_written(session)  # pending
+        session.flush()
+        assert db.has_written(session)  # flushed
+        session.commit()
+        assert not db.has_written(session)  # a new transaction
+        session.execute(sa.update(User).values(email="hw2@example.org"))
+        assert db.has_written(session)  # DML through the session
+        session.rollback()
+        assert not db.has_written(session)
+        session.get(User, user.id).email = "hw3@example.org"
+        assert db.has_written(session)  # a changed object

@@ -4,29 +4,40 @@ The statement picks the earliest-expiring free code and marks it claimed in
 the same UPDATE, so two callers can never both be handed one code (the bug of
 "select the first free code, then update it"). On PostgreSQL the pick uses
 FOR UPDATE SKIP LOCKED, so concurrent claimers skip each other's rows instead
-of queueing; on SQLite writers are serialised by the database. One person's
-simultaneous claims are queued by a transaction-level advisory lock on
-PostgreSQL (the second one then finds the first and is shown that code); the
-UNIQUE constraint on claimed_by_id is the backstop under both.
+of queueing, and the same statement records the claim's event; on SQLite
+writers are serialised by the database. The UNIQUE constraint on
+claimed_by_id settles one person's simultaneous claims: the second one fails
+there, is rolled back, and is shown the first one's code.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Literal
 
-from flask import current_app
-from sqlalchemy import Integer, bindparam, exists, select, text, update
+from flask import current_app, has_request_context, request
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from giveaway import mail
+from giveaway import db, mail
 from giveaway.accounts.models import User
-from giveaway.claims.models import PromoBatch, PromoCode
+from giveaway.claims.models import PromoBatch, PromoCode, mask, mask_sql
 from giveaway.db import UTCDateTime
 from giveaway.events import service as events
+from giveaway.events.models import Event
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +45,32 @@ SETUP_PATH = "/giveaway/setup"
 
 
 @dataclass(frozen=True)
+class ClaimedCode:
+    """A claimed code as the claimant is shown it and mailed it (a copy, not a live row)."""
+
+    id: int
+    code: str
+    batch_id: int
+    expires_at: datetime
+    claimed_by_id: int
+    claimed_at: datetime
+
+    @property
+    def masked(self) -> str:
+        return mask(self.code)
+
+    @classmethod
+    def of(cls, row: PromoCode) -> ClaimedCode:
+        assert row.claimed_by_id is not None and row.claimed_at is not None
+        return cls(
+            row.id, row.code, row.batch_id, row.expires_at, row.claimed_by_id, row.claimed_at
+        )
+
+
+@dataclass(frozen=True)
 class ClaimResult:
     status: Literal["claimed", "already", "empty"]
-    code: PromoCode | None
+    code: ClaimedCode | None
 
     @property
     def new(self) -> bool:
@@ -45,7 +79,11 @@ class ClaimResult:
 
 def claimed_code(session: Session, user: User) -> PromoCode | None:
     """The code `user` claimed, or None."""
-    return session.scalars(select(PromoCode).where(PromoCode.claimed_by_id == user.id)).first()
+    return claimed_code_of(session, user.id)
+
+
+def claimed_code_of(session: Session, user_id: int) -> PromoCode | None:
+    return session.scalars(select(PromoCode).where(PromoCode.claimed_by_id == user_id)).first()
 
 
 def available_filter(now: datetime) -> tuple:  # type: ignore[type-arg]
@@ -59,13 +97,36 @@ def available_filter(now: datetime) -> tuple:  # type: ignore[type-arg]
 
 
 def claim_statement(dialect: str):  # type: ignore[no-untyped-def]
-    """UPDATE promo_codes SET claimed_by_id … WHERE id = (pick one free code) RETURNING …
+    """The claim as one statement: take the earliest-expiring free code for a person.
 
-    Bound parameters: claimant_id, claim_now. Built once per dialect (building
-    it is a noticeable share of a claim's CPU time).
+    Bound parameters: claimant_id, claim_now, and on PostgreSQL claim_ip. Built
+    once per dialect (building it is a noticeable share of a claim's CPU time).
+
+    SQLite: ``UPDATE promo_codes SET claimed_by_id … WHERE id = (pick one free
+    code) RETURNING promo_codes.*``.
+
+    PostgreSQL: the same UPDATE, with FOR UPDATE SKIP LOCKED in the pick, as a
+    CTE; a second CTE writes the ``claim:claimed`` event from what the UPDATE
+    returned, and the outer SELECT adds what the receipt needs from the batch.
+    One round trip for the whole claim, plus the commit.
     """
     if dialect in _STATEMENTS:
         return _STATEMENTS[dialect]
+    taken = take_a_code(dialect)
+    if dialect == "postgresql":
+        stmt = _pg_claim_and_record(taken)
+    else:
+        stmt = taken.returning(PromoCode).execution_options(synchronize_session=False)
+    _STATEMENTS[dialect] = stmt
+    return stmt
+
+
+_STATEMENTS: dict[str, object] = {}
+
+
+def take_a_code(dialect: str):  # type: ignore[no-untyped-def]
+    """The UPDATE at the heart of the claim, without RETURNING (bench/claim.py also
+    runs it alone, to show what recording the event in the statement costs)."""
     claimant = bindparam("claimant_id", type_=Integer)
     now = bindparam("claim_now", type_=UTCDateTime)
     pick = (
@@ -77,41 +138,57 @@ def claim_statement(dialect: str):  # type: ignore[no-untyped-def]
     if dialect == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     mine = aliased(PromoCode)
-    stmt = (
-        update(PromoCode)
-        .where(
-            PromoCode.id == pick.scalar_subquery(),
-            *available_filter(now),  # type: ignore[arg-type]
-            # With writers serialised (SQLite) a second claim by the same person sees
-            # the first one here and takes nothing; on PostgreSQL the UNIQUE
-            # constraint catches what this cannot see yet.
-            ~exists().where(mine.claimed_by_id == claimant),
+    taken = update(PromoCode).where(
+        PromoCode.id == pick.scalar_subquery(),
+        *available_filter(now),  # type: ignore[arg-type]
+        # With writers serialised (SQLite) a second claim by the same person sees
+        # the first one here and takes nothing; on PostgreSQL the UNIQUE
+        # constraint catches what this cannot see yet.
+        ~exists().where(mine.claimed_by_id == claimant),
+    )
+    return taken.values(claimed_by_id=claimant, claimed_at=now, receipt_queued_at=now)
+
+
+# What the PostgreSQL statement returns of the code (then the batch's two columns).
+_CODE_COLUMNS = tuple(field.name for field in fields(ClaimedCode))
+
+
+def _pg_claim_and_record(taken):  # type: ignore[no-untyped-def]
+    """WITH claimed AS (UPDATE … RETURNING *), recorded AS (INSERT INTO events …)
+    SELECT claimed.*, batch.keys_per_code, batch.vendor FROM claimed JOIN batch."""
+    codes = PromoCode.__table__
+    claimed = taken.returning(*(codes.c[name] for name in _CODE_COLUMNS)).cte("claimed")
+    recorded = (
+        insert(Event.__table__)
+        .from_select(
+            ["kind", "user_id", "ip_address", "detail", "created_at"],
+            select(
+                literal_column(f"'{CLAIMED_EVENT}'"),
+                claimed.c.claimed_by_id,
+                bindparam("claim_ip", type_=String),
+                # The same detail events.record would write: the masked code, the batch.
+                func.json_build_object(
+                    literal_column("'code'"),
+                    mask_sql(claimed.c.code),
+                    literal_column("'batch_id'"),
+                    claimed.c.batch_id,
+                ),
+                claimed.c.claimed_at,
+            ),
         )
-        .values(claimed_by_id=claimant, claimed_at=now, receipt_queued_at=now)
-        .returning(PromoCode, *_batch_columns(dialect))
-        .execution_options(synchronize_session=False)
+        .cte("recorded")
     )
-    _STATEMENTS[dialect] = stmt
-    return stmt
-
-
-_STATEMENTS: dict[str, object] = {}
-
-
-def _batch_columns(dialect: str) -> tuple:  # type: ignore[type-arg]
-    """On PostgreSQL the statement also returns what the receipt needs from the batch
-    (a query less per claim); SQLite's RETURNING cannot hold subqueries."""
-    if dialect != "postgresql":
-        return ()
-    return tuple(
-        select(column).where(PromoBatch.id == PromoCode.batch_id).scalar_subquery()
-        for column in (PromoBatch.keys_per_code, PromoBatch.vendor)
+    batches = PromoBatch.__table__
+    return (
+        select(claimed, batches.c.keys_per_code, batches.c.vendor)
+        .join_from(claimed, batches, batches.c.id == claimed.c.batch_id)
+        .add_cte(recorded)
     )
 
 
-# pg_advisory_xact_lock(int, int): the first number names "a person's claim".
-CLAIM_LOCK_KEY = 0x6761  # "ga"
-_LOCK = text("SELECT pg_advisory_xact_lock(:key, :claimant_id)")
+CLAIMED_EVENT = "claim:claimed"
+# The constraint that refuses a second code for one person (naming convention "uq").
+ONE_CODE_EACH = "uq_promo_codes_claimed_by_id"
 
 
 def claim(session: Session, user: User, now: datetime) -> ClaimResult:
@@ -120,40 +197,77 @@ def claim(session: Session, user: User, now: datetime) -> ClaimResult:
     Records the event and queues the emailed receipt for a new claim. The
     caller commits (the request boundary, or the command).
     """
+    user_id = user.id
     dialect = session.get_bind().dialect.name
-    stmt = claim_statement(dialect)
-    params = {"claimant_id": user.id, "claim_now": now}
-    code: PromoCode | None = None
-    batch: tuple[int, str] | None = None
     if dialect == "postgresql":
-        # Claims by one person queue here until the earlier one's transaction
-        # ends; the claim statement below then starts with a fresh snapshot
-        # (READ COMMITTED) in which its NOT EXISTS guard sees that earlier claim
-        # and takes nothing. Other people's claims never wait on this lock.
-        # One round trip, where a savepoint around the statement took two.
-        session.execute(_LOCK, {"key": CLAIM_LOCK_KEY, "claimant_id": user.id})
-        # The UNIQUE constraint stays the backstop: should a claim ever slip past
-        # the lock, the statement fails and the whole request is rolled back.
-        row = session.execute(stmt, params).first()
-        if row is not None:
-            code, batch = row[0], (row[1], row[2])
+        taken = _claim_postgresql(session, user, now)
+        if taken is None:
+            return _no_new_claim(session, user_id)
+        code, batch = taken
     else:
         try:
             # SQLite serialises writers; it rolls back only the failing statement
             # (pysqlite's SAVEPOINT handling would commit early, so none is used).
-            code = session.scalars(stmt, params).first()
+            row = session.scalars(
+                claim_statement(dialect), {"claimant_id": user_id, "claim_now": now}
+            ).first()
         except IntegrityError:
             # The same person claimed at the same moment in another request and won.
-            log.info("concurrent second claim by user %s resolved to their first code", user.id)
-            code = None
-    if code is None:
-        existing = claimed_code(session, user)
-        if existing is not None:
-            return ClaimResult("already", existing)
-        return ClaimResult("empty", None)
-    events.record(session, "claim:claimed", user, code=code.masked, batch_id=code.batch_id)
+            log.info("concurrent second claim by user %s resolved to their first code", user_id)
+            row = None
+        if row is None:
+            return _no_new_claim(session, user_id)
+        code = ClaimedCode.of(row)
+        events.record(session, CLAIMED_EVENT, user, code=code.masked, batch_id=code.batch_id)
+        batch = None
     send_receipt(session, user, code, batch)
     return ClaimResult("claimed", code)
+
+
+def _claim_postgresql(
+    session: Session, user: User, now: datetime
+) -> tuple[ClaimedCode, tuple[int, str]] | None:
+    """Run the one-statement claim; None when no code was taken.
+
+    Two claims by one person at once: SKIP LOCKED hands them different codes,
+    and the second one's UPDATE waits on the UNIQUE index until the first
+    commits, then fails. That failure aborts the transaction, so it is rolled
+    back and the caller reads the first claim's code instead. A rollback is
+    only harmless when nothing was written before the claim (the web request:
+    the claim is its first write); otherwise the statement runs inside a
+    savepoint, which costs two more round trips.
+    """
+    params = {
+        "claimant_id": user.id,
+        "claim_now": now,
+        "claim_ip": request.remote_addr if has_request_context() else None,
+    }
+    stmt = claim_statement("postgresql")
+    savepoint = session.begin_nested() if db.has_written(session) else None
+    try:
+        row = session.connection().execute(stmt, params).first()  # type: ignore[call-overload]
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != ONE_CODE_EACH:
+            raise
+        log.info("concurrent second claim by user %s resolved to their first code", user.id)
+        if savepoint is not None:
+            savepoint.rollback()
+        else:
+            session.rollback()
+        return None
+    if savepoint is not None:
+        savepoint.commit()
+    if row is None:
+        return None
+    *values, keys_per_code, vendor = row
+    return ClaimedCode(*values), (keys_per_code, vendor)
+
+
+def _no_new_claim(session: Session, user_id: int) -> ClaimResult:
+    existing = claimed_code_of(session, user_id)
+    if existing is not None:
+        return ClaimResult("already", ClaimedCode.of(existing))
+    return ClaimResult("empty", None)
 
 
 def setup_url() -> str:
@@ -166,7 +280,10 @@ def setup_url() -> str:
 
 
 def send_receipt(
-    session: Session, user: User, code: PromoCode, batch: tuple[int, str] | None = None
+    session: Session,
+    user: User,
+    code: PromoCode | ClaimedCode,
+    batch: tuple[int, str] | None = None,
 ) -> None:
     """Queue the receipt; it is rendered and sent once the claim has committed.
 

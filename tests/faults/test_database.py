@@ -54,8 +54,9 @@ def test_connection_killed_while_the_claim_holds_the_row(pg_app, monkeypatch, ca
     make_batch(pg_app, count=3)
     client = pg_app.test_client()
     login(client, "maria")
-    # After the claim statement took a code (its row locked), before the event and commit.
-    killed = _kill_inside(monkeypatch, service.events, "record")
+    # After the claim statement took a code (its row locked, its event written),
+    # before the commit.
+    killed = _kill_inside(monkeypatch, service, "send_receipt")
     with caplog.at_level(logging.ERROR):
         response = claim(client)
     assert killed
