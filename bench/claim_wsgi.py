@@ -5,6 +5,7 @@ as in production; the bare endpoint does no work at all.
 """
 
 from giveaway import create_app
+from giveaway.extensions import csrf
 
 app = create_app({"RATELIMIT_ENABLED": False})
 
@@ -12,3 +13,32 @@ app = create_app({"RATELIMIT_ENABLED": False})
 @app.get("/_bench/bare")
 def bare():  # type: ignore[no-untyped-def]
     return "ok"
+
+
+@app.post("/_bench/claim-sql")
+@csrf.exempt
+def claim_sql():  # type: ignore[no-untyped-def]
+    """The floor of any claim over HTTP: the claim statement and its commit, nothing else
+    (no session, no CSRF, no eligibility, no receipt). Used by bench/claim.py only."""
+    from datetime import UTC, datetime
+
+    from flask import request
+
+    from bench.claim import _raw_sql
+
+    sql, fixed = _SQL or _SQL.extend(_raw_sql()) or _SQL
+    uid = int(request.args["uid"])
+    connection = app.extensions["db.engine"].raw_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql, dict(fixed, claimant_id=uid, claim_now=datetime.now(UTC).replace(tzinfo=None))
+            )
+            row = cursor.fetchone()
+        connection.commit()
+    finally:
+        connection.close()
+    return row[1] if row else ""
+
+
+_SQL: list = []

@@ -184,6 +184,7 @@ def commit() -> None:
     from giveaway import mail
 
     if "db_session" in g:
+        mail.stage_queue(g.db_session)
         g.db_session.commit()
     mail.flush_queue()
 

@@ -234,10 +234,22 @@ def test_bad_mail_urls_are_refused(url):
 # --- templates and the queue --------------------------------------------------------------
 
 
+def _as_received(message):  # type: ignore[no-untyped-def]
+    """The message as a mail client reads it: its bytes, parsed with the modern policy."""
+    import email
+    import email.policy
+
+    raw = bytes(message)
+    assert raw.isascii(), "a message must go out as 7-bit ASCII"
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
 def test_messages_have_text_and_html_from_templates(app):
     user = make_user(app, "maria")
     with app.test_request_context():
-        message = mail.build(user.email, "verify_email", user=user, link="http://x/verify/t")
+        message = _as_received(
+            mail.build(user.email, "verify_email", user=user, link="http://x/verify/t")
+        )
     assert message["Subject"] == "Verify your email address for Security Key Giveaway"
     assert message["From"] == app.config["MAIL_FROM"]
     assert message["Message-ID"]
@@ -250,7 +262,7 @@ def test_html_body_escapes_what_users_typed(app):
     user = make_user(app, "maria")
     user.username = "<b>maria</b>"
     with app.test_request_context():
-        message = mail.build(user.email, "verify_email", user=user, link="http://x/")
+        message = _as_received(mail.build(user.email, "verify_email", user=user, link="http://x/"))
     assert "<b>maria</b>" not in message.get_body(preferencelist=("html",)).get_content()
 
 
@@ -331,6 +343,31 @@ def test_non_ascii_bodies_are_still_encoded_safely(app):
     user = make_user(app, "maria")
     user.email = "mariá@example.org"
     with app.app_context():
-        message = mail.build(user.email, "verify_email", user=user, link="http://x/")
+        message = _as_received(mail.build(user.email, "verify_email", user=user, link="http://x/"))
     assert message.get_body(preferencelist=("plain",))["Content-Transfer-Encoding"] != "7bit"
     assert "mariá@example.org" in message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_non_ascii_names_arrive_whole(app):
+    user = make_user(app, "maria")
+    user.username = "Mariá Łukasz"
+    to = mail.recipient(user.username, user.email)
+    with app.app_context():
+        message = _as_received(mail.build(to, "claim_receipt", **_receipt_context(user)))
+    assert message["To"].addresses[0].display_name == "Mariá Łukasz"
+    assert message["To"].addresses[0].addr_spec == user.email
+    assert "Mariá Łukasz" in message.get_body(preferencelist=("plain",)).get_content()
+    assert "Mariá Łukasz" in message.get_body(preferencelist=("html",)).get_content()
+
+
+def _receipt_context(user):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return {
+        "user": user,
+        "code": "CODE-1234-ABCD",
+        "expires_at": datetime(2027, 1, 31, tzinfo=UTC),
+        "keys_per_code": 2,
+        "vendor": "KeyVendor",
+        "setup_link": "http://localhost/giveaway/setup",
+    }

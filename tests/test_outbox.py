@@ -136,3 +136,91 @@ def test_background_delivery_sends_after_the_response(app, outbox):
     assert len(outbox.to(user.email)) == 1
     [row] = rows(app)
     assert row.sent_at is not None
+
+
+def _later(user, **extra):
+    def context():
+        return {"user": user, "link": "http://localhost/x", **extra}
+
+    return context
+
+
+def test_send_later_mail_is_committed_with_the_work(app, outbox):
+    """Staged into the work's own transaction: one commit for both, or neither."""
+    from giveaway.events import service as events
+    from giveaway.events.models import Event
+
+    user = make_user(app)
+    with app.test_request_context():
+        session = db.session()
+        events.record(session, "test:work", user)
+        mail.send_later(user.email, "verify_email", _later(user))
+        commits = []
+        from sqlalchemy import event
+
+        event.listen(
+            session,
+            "before_commit",
+            lambda s: commits.append(sorted(type(o).__name__ for o in s.new)),
+        )
+        db.commit()
+        # The first commit carries the work and its mail (then delivery commits its own).
+        assert commits[0] == ["Event", "OutboxMessage"]
+        assert session.scalar(select(OutboxMessage.id)) is not None
+        assert session.scalar(select(Event.id).where(Event.kind == "test:work")) is not None
+    assert len(outbox.to(user.email)) == 1
+
+    with app.test_request_context():
+        mail.send_later(user.email, "verify_email", _later(user))
+        db.rollback()
+        db.commit()
+    assert len(rows(app)) == 1 and len(outbox.to(user.email)) == 1
+
+
+def test_a_mail_that_cannot_be_rendered_does_not_undo_the_work(app, outbox, caplog):
+    from giveaway.events import service as events
+    from giveaway.events.models import Event
+
+    user = make_user(app)
+
+    def broken():
+        raise RuntimeError("template context lost")
+
+    with app.test_request_context():
+        events.record(db.session(), "test:work", user)
+        mail.send_later(user.email, "verify_email", broken)
+        mail.send_later(user.email, "verify_email", _later(user))
+        db.commit()
+        assert db.session().scalar(select(Event.id).where(Event.kind == "test:work"))
+    assert "could not render a mail" in caplog.text
+    assert len(rows(app)) == 1 and len(outbox.to(user.email)) == 1
+
+
+def test_a_batch_delivers_each_message_once_and_keeps_the_failures(app, outbox):
+    """One claim, one mark-as-sent per batch; a failing recipient is retried alone."""
+
+    class Picky(FlakyTransport):
+        def send_raw(self, sender, recipients, data):
+            if recipients == ["bounce@example.org"]:
+                raise ConnectionRefusedError("no such mailbox server")
+            return super().send_raw(sender, recipients, data)
+
+    picky = Picky(app.extensions["mail.transport"], down=False)
+    app.extensions["mail.transport"] = picky
+    user = make_user(app)
+    with app.app_context():
+        ids = []
+        for address in ["a@example.org", "bounce@example.org", "b@example.org"]:
+            mail.send(address, "verify_email", user=user, link="http://localhost/x")
+        db.session().commit()
+        ids = list(db.session().scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+        mail.discard_queue()
+        sent = mail.deliver_many(db.session(), ids + ids)  # a repeated id is sent once
+        assert sent == [ids[0], ids[2]]
+        assert mail.deliver_many(db.session(), ids) == []  # nothing is sent twice
+    assert len(picky.sent) == 2
+    by_id = {row.id: row for row in rows(app)}
+    assert by_id[ids[0]].sent_at and by_id[ids[2]].sent_at
+    failed = by_id[ids[1]]
+    assert failed.sent_at is None and failed.attempts == 1 and failed.body is not None
+    assert "no such mailbox" in failed.last_error and failed.sending_since is None

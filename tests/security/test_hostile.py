@@ -493,7 +493,11 @@ def test_emails_escape_hostile_project_names(app):
             percent="1",
             index_name="PyPI",
         )
-    html_parts = [p.get_content() for p in message.walk() if p.get_content_type() == "text/html"]
+    import email
+    import email.policy
+
+    received = email.message_from_bytes(bytes(message), policy=email.policy.default)
+    html_parts = [p.get_content() for p in received.walk() if p.get_content_type() == "text/html"]
     assert html_parts
     for body in html_parts:
         assert "<script>alert(1)" not in body and "<img src=x" not in body
