@@ -4,6 +4,8 @@ Settings come from the environment (GIVEAWAY_DATABASE_URL, GIVEAWAY_SECRET_KEY, 
 as in production; the bare endpoint does no work at all.
 """
 
+import functools
+
 from giveaway import create_app
 from giveaway.extensions import csrf
 
@@ -24,9 +26,7 @@ def claim_sql():  # type: ignore[no-untyped-def]
 
     from flask import request
 
-    from bench.claim import _raw_sql
-
-    sql, fixed = _SQL or _SQL.extend(_raw_sql()) or _SQL
+    sql, fixed = _claim_sql()
     uid = int(request.args["uid"])
     connection = app.extensions["db.engine"].raw_connection()
     try:
@@ -41,4 +41,8 @@ def claim_sql():  # type: ignore[no-untyped-def]
     return row[1] if row else ""
 
 
-_SQL: list = []
+@functools.cache
+def _claim_sql():  # type: ignore[no-untyped-def]
+    from bench.claim import _raw_sql
+
+    return _raw_sql()
