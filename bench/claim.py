@@ -376,30 +376,23 @@ def main() -> int:
             f"({args.processes} x {args.threads} threads), database {name}"
         )
 
-        reset_pool(engine)
-        results, elapsed = run_workers(
-            "raw", url, ids[: args.claims], args.processes, args.threads, args.max_seconds
-        )
-        raw = summarize("raw SQL (psycopg)", results, elapsed)
-        shown = {k: v for s, _ in results for k, v in s.items()}
-        failures += [f"raw: {p}" for p in claim_problems(engine, shown, expected=len(shown))]
+        def workers_phase(kind: str, label: str) -> dict:  # type: ignore[type-arg]
+            """Claim for the first --claims users with `kind` workers; check the invariants."""
+            reset_pool(engine)
+            results, elapsed = run_workers(
+                kind, url, ids[: args.claims], args.processes, args.threads, args.max_seconds
+            )
+            row = summarize(label, results, elapsed)
+            shown = {k: v for s, _ in results for k, v in s.items()}
+            failures.extend(
+                f"{kind}: {p}" for p in claim_problems(engine, shown, expected=len(shown))
+            )
+            return row
 
-        reset_pool(engine)
-        results, elapsed = run_workers(
-            "service", url, ids[: args.claims], args.processes, args.threads, args.max_seconds
-        )
-        svc = summarize("claim service (SQLAlchemy)", results, elapsed)
-        shown = {k: v for s, _ in results for k, v in s.items()}
-        failures += [f"service: {p}" for p in claim_problems(engine, shown, expected=len(shown))]
+        raw = workers_phase("raw", "raw SQL (psycopg)")
+        svc = workers_phase("service", "claim service (SQLAlchemy)")
         app.extensions["db.engine"].dispose()
-
-        reset_pool(engine)
-        results, elapsed = run_workers(
-            "raw-update", url, ids[: args.claims], args.processes, args.threads, args.max_seconds
-        )
-        bare_update = summarize("raw SQL, the UPDATE alone (info)", results, elapsed)
-        shown = {k: v for s, _ in results for k, v in s.items()}
-        failures += [f"raw-update: {p}" for p in claim_problems(engine, shown, expected=len(shown))]
+        bare_update = workers_phase("raw-update", "raw SQL, the UPDATE alone (info)")
         print(f"  service / raw SQL = {svc['rate'] / raw['rate']:.0%} (goal ≥ 60%)")
         print(
             f"  (service / the UPDATE alone, without the event = "

@@ -224,3 +224,12 @@ def test_a_batch_delivers_each_message_once_and_keeps_the_failures(app, outbox):
     failed = by_id[ids[1]]
     assert failed.sent_at is None and failed.attempts == 1 and failed.body is not None
     assert "no such mailbox" in failed.last_error and failed.sending_since is None
+
+
+def test_send_later_mail_of_work_committed_elsewhere_still_goes_out(app, outbox):
+    """Work committed on a session of its own: db.commit() stores and sends its mail."""
+    user = make_user(app)
+    with app.test_request_context():
+        mail.send_later(user.email, "verify_email", _later(user))
+        db.commit()
+    assert len(rows(app)) == 1 and len(outbox.to(user.email)) == 1

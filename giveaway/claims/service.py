@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Literal
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from sqlalchemy import (
     Integer,
     String,
@@ -240,7 +240,7 @@ def _claim_postgresql(
     params = {
         "claimant_id": user.id,
         "claim_now": now,
-        "claim_ip": request.remote_addr if has_request_context() else None,
+        "claim_ip": events.request_ip(),
     }
     stmt = claim_statement("postgresql")
     savepoint = session.begin_nested() if db.has_written(session) else None
@@ -293,18 +293,25 @@ def send_receipt(
         row = session.get(PromoBatch, code.batch_id)
         assert row is not None
         batch = (row.keys_per_code, row.vendor)
-    context = {
+    context = _receipt_context(user, code, batch)
+
+    def render_context() -> dict[str, object]:
+        return {**context, "setup_link": setup_url()}
+
+    mail.send_later(mail.recipient(user.username, user.email), "claim_receipt", render_context)
+
+
+def _receipt_context(
+    user: User, code: PromoCode | ClaimedCode, batch: tuple[int, str]
+) -> dict[str, object]:
+    """What the claim_receipt templates need, but the setup link (built when rendering)."""
+    return {
         "user": user,
         "code": code.code,
         "expires_at": code.expires_at,
         "keys_per_code": batch[0],
         "vendor": batch[1],
     }
-
-    def render_context() -> dict[str, object]:
-        return {**context, "setup_link": setup_url()}
-
-    mail.send_later(mail.recipient(user.username, user.email), "claim_receipt", render_context)
 
 
 # A receipt queued longer ago than this and still not in the outbox was lost
@@ -342,11 +349,7 @@ def requeue_lost_receipts(session: Session, now: datetime) -> int:
         mail.send(
             mail.recipient(user.username, user.email),
             "claim_receipt",
-            user=user,
-            code=code.code,
-            expires_at=code.expires_at,
-            keys_per_code=batch.keys_per_code,
-            vendor=batch.vendor,
+            **_receipt_context(user, code, (batch.keys_per_code, batch.vendor)),
             setup_link=setup_url(),
         )
     return len(lost)

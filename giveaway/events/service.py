@@ -11,6 +11,11 @@ from giveaway.accounts.models import User
 from giveaway.events.models import Event
 
 
+def request_ip() -> str | None:
+    """The address an event is recorded with: the request's, or none for a command."""
+    return request.remote_addr if has_request_context() else None
+
+
 def record(
     session: Session,
     kind: str,
@@ -23,7 +28,7 @@ def record(
         kind=kind,
         user_id=user.id if user is not None else None,
         actor_id=actor.id if actor is not None else None,
-        ip_address=request.remote_addr if has_request_context() else None,
+        ip_address=request_ip(),
         detail=detail,
     )
     session.add(event)

@@ -96,8 +96,7 @@ class Courier:
                     break
             try:
                 with self.app.app_context(), db.separate_session() as session:
-                    for start in range(0, len(ids), BATCH):
-                        deliver_many(session, ids[start : start + BATCH])
+                    deliver_many(session, ids)
             except Exception:  # noqa: BLE001 - the thread must live on; cron retries
                 log.exception("background mail delivery failed; send-mail will retry")
 
@@ -188,10 +187,9 @@ def send_later(to: str, template: str, context: Callable[[], dict[str, object]])
     server is down). Work committed some other way renders it after the commit.
     """
 
-    def render() -> tuple[OutboxMessage, Message]:
+    def render() -> OutboxMessage:
         values = context()
-        message = build(to, template, **values)
-        return _outbox_row(to, template, message, values.get("user")), message
+        return _outbox_row(to, template, build(to, template, **values), values.get("user"))
 
     g.setdefault("mail_queue", []).append(render)
 
@@ -203,13 +201,15 @@ def stage_queue(session: Session) -> None:
     cannot be rendered is logged and left out: the work itself still commits
     (a claim's lost receipt is put back by the expiry job).
     """
-    pending = g.get("mail_queue")
-    if not pending:
-        return
+    _stage(g.get("mail_queue") or [], session)
+
+
+def _stage(pending: list[object], session: Session) -> None:
+    """Replace each `send_later` item of `pending` by its outbox row, added to `session`."""
     for index, item in enumerate(pending):
         if callable(item):
             try:
-                row, _ = item()
+                row = item()
             except Exception:  # noqa: BLE001 - the work stands regardless
                 log.exception("could not render a mail; it is left out")
                 pending[index] = None
@@ -220,33 +220,30 @@ def stage_queue(session: Session) -> None:
 
 def flush_queue() -> int:
     """Send what this unit of work queued (after its commit); returns how many went."""
-    pending = [item for item in g.pop("mail_queue", []) if item is not None]
+    pending = g.pop("mail_queue", [])
     if not pending:
         return 0
-    ids: list[int] = []
     # The work has just committed, so its session is free: reusing it (and its
     # connection) spares a checkout and a ping per request.
     with _session_after_commit() as session:
-        for item in pending:
-            if isinstance(item, OutboxMessage):
-                item = item.id  # staged before the commit, committed with the work
-            elif callable(item):
-                try:
-                    row, _ = item()
-                    session.add(row)
-                    session.commit()
-                    item = row.id
-                except Exception:  # noqa: BLE001 - the committed work stands regardless
-                    session.rollback()
-                    log.exception("could not render or store a mail after commit")
-                    continue
-            ids.append(item)
+        if any(callable(item) for item in pending):
+            # Queued by work that was committed without db.commit(): store it now.
+            _stage(pending, session)
+            try:
+                session.commit()
+            except Exception:  # noqa: BLE001 - the committed work stands regardless
+                session.rollback()
+                log.exception("could not store mail after commit; send-mail sends what is kept")
+                return 0
+        ids = [
+            item.id if isinstance(item, OutboxMessage) else item
+            for item in pending
+            if item is not None
+        ]
         if current_app.config.get("MAIL_DELIVERY") == "background" and has_request_context():
             current_app.extensions["mail.courier"].submit(ids)
             return 0
-        return sum(
-            len(deliver_many(session, ids[i : i + BATCH])) for i in range(0, len(ids), BATCH)
-        )
+        return len(deliver_many(session, ids))
 
 
 @contextmanager
@@ -277,10 +274,17 @@ def deliver(session: Session, ident: int) -> bool:
 def deliver_many(session: Session, ids: list[int]) -> list[int]:
     """Claim, send and mark outbox messages; returns the ids that went out.
 
-    One UPDATE claims every message still due (so no other process sends it),
-    each is sent, and one UPDATE marks those that went. A message whose
-    sending failed is put back for a retry, or given up after the last one.
+    In batches of BATCH: one UPDATE claims every message still due (so no
+    other process sends it), each is sent, and one UPDATE marks those that
+    went. A message whose sending failed is put back for a retry, or given up
+    after the last one.
     """
+    if len(ids) > BATCH:
+        return [
+            ident
+            for start in range(0, len(ids), BATCH)
+            for ident in deliver_many(session, ids[start : start + BATCH])
+        ]
     if not ids:
         return []
     now = clock.now()
@@ -288,13 +292,7 @@ def deliver_many(session: Session, ids: list[int]) -> list[int]:
         update(OutboxMessage)
         .where(
             OutboxMessage.id.in_(ids),
-            OutboxMessage.sent_at.is_(None),
-            OutboxMessage.failed_at.is_(None),
-            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-            or_(
-                OutboxMessage.sending_since.is_(None),
-                OutboxMessage.sending_since < now - STALE_CLAIM,
-            ),
+            *_due(now),
         )
         .values(sending_since=now)
         .returning(
@@ -339,22 +337,24 @@ def _failed(session: Session, row: Any, exc: Exception, now: datetime) -> None:
     session.commit()
 
 
+def _due(now: datetime) -> tuple:  # type: ignore[type-arg]
+    """Not sent, not given up, its retry due, and not being sent by a live process."""
+    return (
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.failed_at.is_(None),
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+        or_(
+            OutboxMessage.sending_since.is_(None),
+            OutboxMessage.sending_since < now - STALE_CLAIM,
+        ),
+    )
+
+
 def pending_ids(session: Session, *, limit: int = 500) -> list[int]:
     now = clock.now()
     return list(
         session.scalars(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.failed_at.is_(None),
-                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-                or_(
-                    OutboxMessage.sending_since.is_(None),
-                    OutboxMessage.sending_since < now - STALE_CLAIM,
-                ),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+            select(OutboxMessage.id).where(*_due(now)).order_by(OutboxMessage.id).limit(limit)
         )
     )
 
@@ -362,9 +362,7 @@ def pending_ids(session: Session, *, limit: int = 500) -> list[int]:
 def retry_pending(session: Session) -> tuple[int, int]:
     """Send every message due for a retry; returns (sent, still pending)."""
     ids = pending_ids(session)
-    sent = 0
-    for start in range(0, len(ids), BATCH):
-        sent += len(deliver_many(session, ids[start : start + BATCH]))
+    sent = len(deliver_many(session, ids))
     return sent, len(ids) - sent
 
 
