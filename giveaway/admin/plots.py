@@ -58,13 +58,7 @@ def line_chart(
     plot_w, plot_h = width - left - right, height - top - bottom
     xs = [_ordinal(x) for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points]
-    slug = "".join(c if c.isalnum() else "-" for c in title.lower())[:40]
-    parts = [
-        f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{slug}-title {slug}-desc" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{slug}-title">{escape(title)}</title>',
-        f'<desc id="{slug}-desc">{escape(description or title)}</desc>',
-    ]
+    parts = _svg_open(title, description, width, height)
     if legend:
         x = left
         for index, s in enumerate(series):
@@ -140,13 +134,7 @@ def bar_chart(
     label_w, right, gap = 200, 70, 10
     height = max(1, len(bars)) * (bar_height + gap) + gap
     top_value = _nice_max(max((v for _, v in bars), default=0))
-    slug = "".join(c if c.isalnum() else "-" for c in title.lower())[:40]
-    parts = [
-        f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{slug}-title {slug}-desc" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{slug}-title">{escape(title)}</title>',
-        f'<desc id="{slug}-desc">{escape(description or title)}</desc>',
-    ]
+    parts = _svg_open(title, description, width, height)
     for index, (label, value) in enumerate(bars):
         y = gap + index * (bar_height + gap)
         w = (width - label_w - right) * (value / top_value if top_value else 0)
@@ -158,3 +146,14 @@ def bar_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text part above is escaped
+
+
+def _svg_open(title: str, description: str | None, width: int, height: int) -> list[str]:
+    """The <svg> element's opening, named for screen readers by its title and description."""
+    slug = "".join(c if c.isalnum() else "-" for c in title.lower())[:40]
+    return [
+        f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="{slug}-title {slug}-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{slug}-title">{escape(title)}</title>',
+        f'<desc id="{slug}-desc">{escape(description or title)}</desc>',
+    ]
