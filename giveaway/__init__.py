@@ -8,20 +8,33 @@ from typing import Any
 
 from flask import Flask
 
-from giveaway import settings
+from giveaway import commands, db, errors, extensions, mail, security, settings, templating
+from giveaway.accounts import loader
+from giveaway.accounts import views as accounts_views
+from giveaway.admin import mandate
+from giveaway.admin import views as admin_views
+from giveaway.claims import admin_views as claims_admin_views
+from giveaway.claims import eligibility
+from giveaway.claims import views as claims_views
+from giveaway.critical import admin_views as critical_admin_views
+from giveaway.main import views as main_views
+from giveaway.twofactor import views as twofactor_views
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Areas of the portal, each a subpackage with a `views.bp` blueprint.
 BLUEPRINTS = (
-    "giveaway.main.views",
-    "giveaway.accounts.views",
-    "giveaway.admin.views",
-    "giveaway.twofactor.views",
-    "giveaway.claims.views",
-    "giveaway.claims.admin_views",
-    "giveaway.critical.admin_views",
+    main_views.bp,
+    accounts_views.bp,
+    admin_views.bp,
+    twofactor_views.bp,
+    claims_views.bp,
+    claims_admin_views.bp,
+    critical_admin_views.bp,
 )
+
+# Each area's own settings, checked with the rest by settings.check at start-up.
+SETTINGS_CHECKS = (mail.check_settings, eligibility.check_settings, mandate.check_settings)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -33,7 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(PROJECT_ROOT / "instance"),
     )
     settings.load(app, test_config)
-    settings.check(app)
+    settings.check(app, SETTINGS_CHECKS)
     configure_logging(app)
     register_url_converters(app)
     register_extensions(app)
@@ -56,47 +69,34 @@ def configure_logging(app: Flask) -> None:
 
 def register_url_converters(app: Flask) -> None:
     """Before the blueprints: numbers in URLs stay within a database integer."""
-    from giveaway import security
-
     security.bounded_url_numbers(app)
 
 
 def register_extensions(app: Flask) -> None:
-    from giveaway import db, extensions, mail
-
     db.init_app(app)
     mail.init_app(app)
     extensions.init_app(app)
+    loader.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    import importlib
-
-    for name in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(name).bp)
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from giveaway import errors
-
     errors.init_app(app)
 
 
 def register_security(app: Flask) -> None:
-    from giveaway import security
-
     security.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from giveaway import templating
-
     templating.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
-    from giveaway import cli
-
-    cli.init_app(app)
-    # After every area's commands are in: each runs inside the app context.
-    cli.run_in_app_context(app)
+    """Every command, from the one list in giveaway.commands."""
+    for command in commands.ALL:
+        app.cli.add_command(command)

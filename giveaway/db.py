@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -72,24 +74,15 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-
-    from giveaway.settings import SettingsError
-
-    try:
-        engine = make_engine(
-            app.config["DATABASE_URL"],
-            echo=app.config["DATABASE_ECHO"],
-            pool_size=app.config["DATABASE_POOL_SIZE"],
-        )
-    except (ArgumentError, NoSuchModuleError) as exc:
-        raise SettingsError(
-            f"Refusing to start: DATABASE_URL is not a database URL SQLAlchemy understands "
-            f"({exc}). Examples: sqlite:////abs/path.db, "
-            "postgresql+psycopg://user@host/dbname"
-        ) from exc
+    """Bind the engine (DATABASE_URL was checked by settings.check) and the boundary."""
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        echo=app.config["DATABASE_ECHO"],
+        pool_size=app.config["DATABASE_POOL_SIZE"],
+    )
     app.extensions["db.engine"] = engine
     app.extensions["db.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    app.extensions["db.hooks"] = BoundaryHooks()
 
     @app.after_request
     def commit_at_boundary(response):  # type: ignore[no-untyped-def]
@@ -102,10 +95,9 @@ def init_app(app: Flask) -> None:
                 except DBAPIError as exc:
                     # The commit itself failed (the connection died, the server
                     # went away): nothing was written, so the page the view
-                    # rendered would be a lie. Answer as for any database error.
-                    from giveaway.errors import database_error_response
-
-                    replacement = app.make_response(database_error_response(exc))
+                    # rendered would be a lie. Answer as the app answers any
+                    # database error (its error handler, registered elsewhere).
+                    replacement = app.make_response(app.handle_user_exception(exc))
                     for name, value in response.headers.items():
                         if name.lower() not in _BODY_HEADERS:
                             replacement.headers.setdefault(name, value)
@@ -116,7 +108,6 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_appcontext
     def close_session(exc: BaseException | None) -> None:
-        g.pop("mail_queue", None)
         db_session = g.pop("db_session", None)
         connection = g.pop("db_connection", None)
         try:
@@ -179,23 +170,41 @@ def session() -> Session:
     return g.db_session
 
 
-def commit() -> None:
-    """Commit the current session, then send the mail queued during it."""
-    from giveaway import mail
+@dataclass
+class BoundaryHooks:
+    """Work that rides on the request's or command's transaction boundary.
 
+    Other layers register here (mail: store its queue before the commit, send it
+    after, forget it on rollback), so the database layer knows nothing of them.
+    """
+
+    before_commit: list[Callable[[Session], None]] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    after_rollback: list[Callable[[], None]] = field(default_factory=list)
+
+
+def hooks(app: Flask | None = None) -> BoundaryHooks:
+    """The boundary hooks of `app` (default: the current app)."""
+    return (app or current_app).extensions["db.hooks"]
+
+
+def commit() -> None:
+    """Commit the current session; the before- and after-commit hooks run around it."""
+    boundary = hooks()
     if "db_session" in g:
-        mail.stage_queue(g.db_session)
+        for before in boundary.before_commit:
+            before(g.db_session)
         g.db_session.commit()
-    mail.flush_queue()
+    for after in boundary.after_commit:
+        after()
 
 
 def rollback() -> None:
-    """Roll the current session back and forget the mail it queued."""
-    from giveaway import mail
-
+    """Roll the current session back; the after-rollback hooks run after it."""
     if "db_session" in g:
         g.db_session.rollback()
-    mail.discard_queue()
+    for after in hooks().after_rollback:
+        after()
 
 
 def dialect_name() -> str:

@@ -6,10 +6,13 @@ import logging
 import math
 import time
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+from giveaway import db
+from giveaway.extensions import limiter, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +105,6 @@ def _forget_failed_work() -> None:
     template and turn the friendly page into a bare 500. The visitor is shown
     the page as if signed out; their session cookie is untouched.
     """
-    from flask import g
-
-    from giveaway import db
-    from giveaway.extensions import login_manager
-
     try:
         db.rollback()
     except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
@@ -116,8 +114,6 @@ def _forget_failed_work() -> None:
 
 def _retry_after(error: HTTPException) -> int:
     """Seconds until the breached rate limit lets requests through again."""
-    from giveaway.extensions import limiter
-
     try:
         current = limiter.current_limit
     except Exception:  # noqa: BLE001 - the storage may be down; a guess will do

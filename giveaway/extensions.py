@@ -1,16 +1,15 @@
-"""Flask extensions, created once and bound in create_app."""
+"""Flask extensions, created once and bound in create_app.
+
+Objects only: the user loader belongs to accounts (`giveaway.accounts.loader`).
+"""
 
 from __future__ import annotations
 
-import logging
-
-from flask import Flask, flash, g, redirect, request
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, login_url
+from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
-
-log = logging.getLogger(__name__)
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -31,40 +30,3 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     limiter.init_app(app)
-
-    @login_manager.unauthorized_handler
-    def unauthorized():  # type: ignore[no-untyped-def]
-        # The database being down is not the visitor being signed out: sending a
-        # signed-in maintainer to the sign-in page would only confuse them.
-        if g.get("database_unavailable"):
-            from giveaway.errors import render_error
-
-            return render_error(503, retry_after=30)
-        # Otherwise what Flask-Login does by default: a message and the sign-in page.
-        flash(login_manager.login_message, login_manager.login_message_category)
-        return redirect(login_url(login_manager.login_view, next_url=request.url))
-
-    @login_manager.user_loader
-    def load_user(user_id: str):  # type: ignore[no-untyped-def]
-        from sqlalchemy.exc import OperationalError
-
-        from giveaway import db
-        from giveaway.accounts.models import User
-
-        try:
-            ident, version = (int(part) for part in user_id.split(":"))
-        except ValueError:
-            return None
-        try:
-            user = db.session().get(User, ident)
-        except OperationalError:
-            # The database is down: treat the visitor as signed out so the
-            # friendly 503 page can still render.
-            log.warning("could not load the signed-in user: database unavailable")
-            db.rollback()
-            g.database_unavailable = True
-            return None
-        # A password change or a 2FA reset bumps the version: older sessions end.
-        if user is None or user.session_version != version or not user.is_active:
-            return None
-        return user

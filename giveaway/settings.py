@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.py"
 DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - the value refused below
@@ -48,8 +51,24 @@ def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 
 
-def check(app: Flask) -> None:
-    """Refuse settings that are unsafe in production."""
+def check(app: Flask, area_checks: Iterable[Callable[[], None]] = ()) -> None:
+    """Every start-up check of the settings, in one place; refuse what cannot work.
+
+    `area_checks` are the areas' own (mail, the giveaway window, the mandate):
+    each runs in the app context and raises ValueError with the reason.
+    """
+    _check_secret_key(app)
+    _check_database_url(app)
+    with app.app_context():
+        for area_check in area_checks:
+            try:
+                area_check()
+            except ValueError as exc:
+                raise SettingsError(f"Refusing to start: {exc}") from exc
+
+
+def _check_secret_key(app: Flask) -> None:
+    """Refuse the development key outside debug and testing."""
     if app.debug or app.testing:
         return
     secret_key = str(app.config.get("SECRET_KEY") or "")
@@ -62,3 +81,14 @@ def check(app: Flask) -> None:
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'. "
             "Debug and testing modes allow the default."
         )
+
+
+def _check_database_url(app: Flask) -> None:
+    try:
+        make_url(app.config["DATABASE_URL"]).get_dialect()
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise SettingsError(
+            f"Refusing to start: DATABASE_URL is not a database URL SQLAlchemy understands "
+            f"({exc}). Examples: sqlite:////abs/path.db, "
+            "postgresql+psycopg://user@host/dbname"
+        ) from exc

@@ -21,4 +21,6 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/null 2
 fi
 
 $BIN/ruff check giveaway tests bench || exit 1
+# The layers and cycles declared in pyproject.toml ([tool.importlinter]).
+$BIN/lint-imports --no-cache || exit 1
 exec $BIN/python -m pytest "$@"

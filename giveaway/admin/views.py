@@ -11,27 +11,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from giveaway import clock, csvexport, db
 from giveaway.accounts.models import User
 from giveaway.admin import insight, mandate, service
-from giveaway.admin.access import admin_required
 from giveaway.admin.forms import Reset2FAForm
 from giveaway.admin.plots import Series, bar_chart, line_chart
 from giveaway.events import service as events
 from giveaway.events.models import Event
 from giveaway.pagination import paginate, parse_page
+from giveaway.twofactor.access import admin_required
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", cli_group=None)
-
-
-@bp.record_once
-def _check_settings(state) -> None:  # type: ignore[no-untyped-def]
-    from giveaway.settings import SettingsError
-
-    with state.app.app_context():
-        try:
-            mandate.check_settings()
-        except mandate.MandateSettingError as exc:
-            raise SettingsError(str(exc)) from exc
 
 
 @bp.app_template_global()
@@ -341,13 +330,3 @@ def events_page():  # type: ignore[no-untyped-def]
         ),
         status,
     )
-
-
-def _register_commands() -> None:
-    from giveaway.admin import cli
-
-    for command in cli.COMMANDS:
-        bp.cli.add_command(command)
-
-
-_register_commands()

@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from giveaway import clock, db
 from giveaway.accounts.models import User
-from giveaway.admin.access import admin_required
 from giveaway.claims import export, pool
 from giveaway.claims.forms import ConfirmUploadForm, UploadForm, VoidForm
 from giveaway.claims.models import PromoBatch, PromoCode, UploadPreview, mask
 from giveaway.events import service as events
+from giveaway.twofactor.access import admin_required
 
 bp = Blueprint("claims_admin", __name__, url_prefix="/admin")
 

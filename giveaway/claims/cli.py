@@ -1,4 +1,4 @@
-"""Commands: load-codes, export-claims, expire-codes (registered through the giveaway blueprint)."""
+"""Commands: load-codes, export-claims, expire-codes."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
 
 from giveaway import clock, db
-from giveaway.cli import fail
+from giveaway.claims import expiry, export, pool
+from giveaway.clitools import command, fail
+from giveaway.events import service as events
 
 
-@click.command("load-codes")
-@with_appcontext
+@command("load-codes")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
 @click.option("--batch", "batch_name", required=True, help="A name for the batch (unique).")
 @click.option(
@@ -23,13 +23,10 @@ from giveaway.cli import fail
 )
 @click.option("--keys-per-code", default=2, show_default=True, type=int)
 @click.option("--vendor", default="", help="Who issued the codes.")
-@db.transactional
 def load_codes_command(
     file: Path, batch_name: str, expires: str, keys_per_code: int, vendor: str
 ) -> None:
     """Add a batch of promo codes: one a line, or CSV with the code first. All or nothing."""
-    from giveaway.claims import pool
-
     try:
         expires_at: datetime | None = pool.expiry_from_date(expires)
     except ValueError:
@@ -60,17 +57,12 @@ def load_codes_command(
     )
 
 
-@click.command("export-claims")
-@with_appcontext
+@command("export-claims")
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
 )
-@db.transactional
 def export_claims_command(output: Path | None) -> None:
     """CSV username,code,batch,claimed_at of every claimed code."""
-    from giveaway.claims import export
-    from giveaway.events import service as events
-
     session = db.session()
     if output is None:
         count = export.write(session, sys.stdout)  # type: ignore[arg-type]
@@ -81,21 +73,12 @@ def export_claims_command(output: Path | None) -> None:
     click.echo(f"Exported {count} claims{f' to {output}' if output else ''}.", err=True)
 
 
-@click.command("expire-codes")
-@with_appcontext
+@command("expire-codes")
 def expire_codes_command() -> None:
     """The cron job: expire codes, send reminders, tell waiting maintainers. Idempotent."""
-    from giveaway.claims import expiry
-
-    session = db.session()
-    try:
-        summary = expiry.run(
-            session, clock.now(), reminder_days=int(current_app.config["EXPIRY_REMINDER_DAYS"])
-        )
-        db.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    summary = expiry.run(
+        db.session(), clock.now(), reminder_days=int(current_app.config["EXPIRY_REMINDER_DAYS"])
+    )
     click.echo(summary.line())
 
 

@@ -30,17 +30,6 @@ from giveaway.extensions import limiter
 bp = Blueprint("giveaway", __name__, url_prefix="/giveaway", cli_group=None)
 
 
-@bp.record_once
-def _check_settings(state) -> None:  # type: ignore[no-untyped-def]
-    from giveaway.settings import SettingsError
-
-    with state.app.app_context():
-        try:
-            eligibility.check_settings()
-        except eligibility.SettingError as exc:
-            raise SettingsError(str(exc)) from exc
-
-
 def _claim_rate_key() -> str:
     # Per person when signed in: many maintainers may share one office address.
     if current_user.is_authenticated:
@@ -200,13 +189,3 @@ def setup_sign_in():  # type: ignore[no-untyped-def]
     cookie_session.clear()
     flash("You are signed out. Sign in with your password, then use one of your keys.", "info")
     return redirect(url_for("accounts.login", next=url_for("giveaway.setup")), 303)
-
-
-def _register_commands() -> None:
-    from giveaway.claims import cli
-
-    for command in cli.COMMANDS:
-        bp.cli.add_command(command)
-
-
-_register_commands()

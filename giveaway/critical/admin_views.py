@@ -6,8 +6,8 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
 from giveaway import csvexport, db
-from giveaway.admin.access import admin_required
 from giveaway.critical import listing, service
+from giveaway.twofactor.access import admin_required
 
 bp = Blueprint("critical_admin", __name__, url_prefix="/admin")
 

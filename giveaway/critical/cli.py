@@ -6,20 +6,13 @@ import sys
 from datetime import date
 
 import click
-from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask import current_app
 
 from giveaway import clock, csvexport, db
-from giveaway.cli import fail
+from giveaway.clitools import command, fail
 from giveaway.critical import importer, service
 from giveaway.critical.periods import parse_period
 from giveaway.events import service as events
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(import_downloads_command)
-    app.cli.add_command(compute_critical_command)
-    app.cli.add_command(list_critical_command)
 
 
 class _Progress:
@@ -41,13 +34,11 @@ class _Progress:
             click.echo("", err=True)
 
 
-@click.command("import-downloads")
+@command("import-downloads")
 @click.argument("source")
 @click.option(
     "--period", required=True, help="The month (2026-03) or day (2026-03-14) the counts cover."
 )
-@with_appcontext
-@db.transactional
 def import_downloads_command(source: str, period: str) -> None:
     """Import download counts of one period from a CSV or JSON file or an http(s) URL.
 
@@ -70,7 +61,6 @@ def import_downloads_command(source: str, period: str) -> None:
             )
     except (importer.SourceError, importer.ImportFailed) as exc:
         progress.done()
-        session.rollback()
         fail(f"{source}: {exc}")
         return
     progress.done()
@@ -87,10 +77,8 @@ def import_downloads_command(source: str, period: str) -> None:
     click.echo(result.summary())
 
 
-@click.command("compute-critical")
+@command("compute-critical")
 @click.option("--as-of", "as_of", help="The day to compute for (YYYY-MM-DD); default today.")
-@with_appcontext
-@db.transactional
 def compute_critical_command(as_of: str | None) -> None:
     """Designate the critical projects: the top percent by downloads in the window."""
     if as_of is None:
@@ -105,8 +93,10 @@ def compute_critical_command(as_of: str | None) -> None:
     click.echo(result.summary())
 
 
-@click.command("list-critical")
-@with_appcontext
+@command("list-critical")
 def list_critical_command() -> None:
     """CSV project,downloads,rank,critical_since of every critical project."""
     csvexport.write(sys.stdout, service.CSV_HEADER, service.critical_projects(db.session()))
+
+
+COMMANDS = [import_downloads_command, compute_critical_command, list_critical_command]

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from giveaway import clock
-from giveaway.accounts.models import User
 from giveaway.db import Base, UTCDateTime
+
+if TYPE_CHECKING:  # events sit below accounts: every area records them
+    from giveaway.accounts.models import User
 
 
 class Event(Base):

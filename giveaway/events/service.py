@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
 from sqlalchemy.orm import Session
 
-from giveaway.accounts.models import User
 from giveaway.events.models import Event
+
+if TYPE_CHECKING:  # events sit below accounts: every area records them
+    from giveaway.accounts.models import User
 
 
 def request_ip() -> str | None:

@@ -30,7 +30,7 @@ from flask import Flask, current_app, g, has_request_context, render_template
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from giveaway import clock
+from giveaway import clock, db
 from giveaway.mail.models import OutboxMessage
 from giveaway.mail.transports import Transport, transport_from_url
 
@@ -41,21 +41,33 @@ STALE_CLAIM = timedelta(minutes=10)
 RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360)]
 
 
-def init_app(app: Flask) -> None:
-    from giveaway.settings import SettingsError
+def check_settings() -> None:
+    """Raise ValueError when MAIL_URL or MAIL_DELIVERY is unusable (settings.check)."""
+    _transport_from_settings(current_app)
+    if current_app.config.get("MAIL_DELIVERY", "inline") not in ("inline", "background"):
+        raise ValueError(
+            "MAIL_DELIVERY must be 'inline' or 'background', "
+            f"not {current_app.config['MAIL_DELIVERY']!r}"
+        )
 
-    try:
-        app.extensions["mail.transport"] = transport_from_url(
-            app.config["MAIL_URL"], timeout=float(app.config["MAIL_TIMEOUT"])
-        )
-    except ValueError as exc:
-        raise SettingsError(f"Refusing to start: {exc}") from exc
-    if app.config.get("MAIL_DELIVERY", "inline") not in ("inline", "background"):
-        raise SettingsError(
-            "Refusing to start: MAIL_DELIVERY must be 'inline' or 'background', "
-            f"not {app.config['MAIL_DELIVERY']!r}"
-        )
+
+def _transport_from_settings(app: Flask) -> Transport:
+    return transport_from_url(app.config["MAIL_URL"], timeout=float(app.config["MAIL_TIMEOUT"]))
+
+
+def init_app(app: Flask) -> None:
+    """Bind the transport (settings.check has run) and ride on the transaction boundary."""
+    app.extensions["mail.transport"] = _transport_from_settings(app)
     app.extensions["mail.courier"] = Courier(app)
+    boundary = db.hooks(app)
+    boundary.before_commit.append(stage_queue)
+    boundary.after_commit.append(flush_queue)
+    boundary.after_rollback.append(discard_queue)
+    app.teardown_appcontext(_forget_queue)
+
+
+def _forget_queue(exc: BaseException | None) -> None:
+    g.pop("mail_queue", None)
 
 
 class Courier:
@@ -82,8 +94,6 @@ class Courier:
         self.queue.put(ids)
 
     def _run(self) -> None:
-        from giveaway import db
-
         while True:
             ids = self.queue.get()
             # Whatever else is waiting goes in the same batch: under a stampede
@@ -165,8 +175,6 @@ def _outbox_row(to: str, template: str, message: Message, user: object) -> Outbo
 
 def send(to: str, template: str, **context: object) -> Message:
     """Put a message in the outbox; it goes out when the current work commits."""
-    from giveaway import db
-
     message = build(to, template, **context)
     row = _outbox_row(to, template, message, context.get("user"))
     session = db.session()
@@ -248,8 +256,6 @@ def flush_queue() -> int:
 
 @contextmanager
 def _session_after_commit() -> Iterator[Session]:
-    from giveaway import db
-
     if "db_session" in g and not g.db_session.in_transaction():
         yield g.db_session
         return

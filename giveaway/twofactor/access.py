@@ -1,4 +1,8 @@
-"""Who may use the admin pages."""
+"""Who may use the admin pages: an administrator with 2FA.
+
+Here, beside `has_2fa`, so that every area's admin pages (claims, critical,
+admin) can use it without importing each other.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any, TypeVar
 
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user, login_required
+
+from giveaway.twofactor.service import has_2fa
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,8 +29,6 @@ def admin_required(view: F) -> F:
     @login_required
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from giveaway.twofactor.service import has_2fa
-
         if not current_user.is_admin:
             abort(403)
         if not has_2fa(current_user):

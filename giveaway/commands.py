@@ -1,0 +1,119 @@
+"""Every command of `giveaway`, listed in one place (`ALL`).
+
+Every command validates its input, says what it did in one summary line, and
+exits non-zero with a clear message on bad input, having changed nothing. The
+commands of an area live in its `cli` module; the ones here belong to no area.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from giveaway import db, demo, mail, migrate
+from giveaway.accounts import service as accounts
+from giveaway.admin import cli as admin_cli
+from giveaway.claims import cli as claims_cli
+from giveaway.clitools import command, fail
+from giveaway.critical import cli as critical_cli
+from giveaway.projects.roles_import import import_roles
+
+
+@command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the schema to the newest migration."""
+    before, after = migrate.upgrade(db.engine())
+    if before == after:
+        click.echo(f"Schema is up to date (revision {after}).")
+    else:
+        click.echo(f"Schema upgraded from {before or 'empty'} to {after}.")
+
+
+@command("create-admin")
+@click.argument("username")
+@click.option("--email", required=True, help="The administrator's email address.")
+@click.option(
+    "--password-file",
+    type=click.File("r"),
+    help="Read the password from the first line of this file ('-' for stdin).",
+)
+def create_admin_command(username: str, email: str, password_file) -> None:  # type: ignore[no-untyped-def]
+    """Create an administrator account (its email counts as verified)."""
+    if password_file is not None:
+        password = password_file.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_admin(db.session(), username, email, password)
+    except accounts.Problems as problems:
+        lines = [f"{name}: {msg}" for name, msgs in problems.fields.items() for msg in msgs]
+        fail("No admin created:\n  " + "\n  ".join(lines))
+        return
+    click.echo(f"Created admin {user.username} <{user.email}>.")
+
+
+@command("import-roles")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
+def import_roles_command(file: Path) -> None:
+    """Import CSV project,username,email,role (Owner or Maintainer)."""
+    text = _read_text(file)
+    report = import_roles(db.session(), text)
+    if not report.ok:
+        shown = report.errors[:50]
+        more = len(report.errors) - len(shown)
+        lines = "\n  ".join(str(e) for e in shown)
+        tail = f"\n  … and {more} more" if more else ""
+        fail(f"{file}: {len(report.errors)} bad rows, nothing imported:\n  {lines}{tail}")
+    for user in report.new_users:
+        accounts.send_activation(user)
+    click.echo(f"Imported {file}: {report.summary()}.")
+
+
+def _read_text(file: Path) -> str:
+    try:
+        raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+        raise
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        fail(f"{file} is not UTF-8 text (byte {exc.start}): nothing imported")
+        raise
+
+
+@command("demo")
+@click.option("--reset/--no-reset", default=True, help="Start from an empty database.")
+def demo_command(reset: bool) -> None:
+    """Build a demo database with realistic data and print how to sign in."""
+    for line in demo.build(reset=reset):
+        click.echo(line)
+
+
+@command("send-mail")
+def send_mail_command() -> None:
+    """Send the mail still waiting in the outbox (cron; safe on several hosts)."""
+    sent, waiting = mail.retry_pending(db.session())
+    click.echo(f"Sent {sent} waiting messages; {waiting} still waiting for the mail server.")
+
+
+@command("make-migration", hidden=True)
+@click.argument("message")
+def make_migration_command(message: str) -> None:
+    """(Developers) autogenerate a migration from the models."""
+    migrate.revision(db.engine(), message)
+
+
+ALL: list[click.Command] = [
+    init_db_command,
+    create_admin_command,
+    import_roles_command,
+    demo_command,
+    make_migration_command,
+    send_mail_command,
+    *critical_cli.COMMANDS,
+    *claims_cli.COMMANDS,
+    *admin_cli.COMMANDS,
+]
