@@ -9,13 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from giveaway import clock, db, migrate
 from giveaway.accounts.models import User
 from giveaway.accounts.passwords import hash_password
+from giveaway.admin.demo import admin_2fa, history
+from giveaway.claims.demo import giveaway_demo
+from giveaway.critical.demo import downloads
+from giveaway.links import external_url
 from giveaway.models import Base
+from giveaway.projects import names
 from giveaway.projects.models import Project, Role, RoleName
 
 ADMIN = ("admin", "admin@example.org", "demo-admin-pass")
@@ -62,8 +68,6 @@ def people(session: Session) -> list[str]:
         session.add(user)
         users[username] = user
     session.flush()
-    from giveaway.projects import names
-
     for display, maintainers in PROJECTS:
         project = Project(name=names.normalize(display), display_name=display, created_at=created)
         session.add(project)
@@ -78,20 +82,14 @@ def people(session: Session) -> list[str]:
 
 
 def critical_projects(session: Session) -> list[str]:
-    from giveaway.critical.demo import downloads
-
     return downloads(session)
 
 
 def _giveaway(session: Session) -> list[str]:
-    from giveaway.claims.demo import giveaway_demo
-
     return giveaway_demo(session)
 
 
 def _admin(session: Session) -> list[str]:
-    from giveaway.admin.demo import admin_2fa, history
-
     return admin_2fa(session, ADMIN[0]) + history(session)
 
 
@@ -104,9 +102,7 @@ def build(*, reset: bool = True) -> list[str]:
     else:
         migrate.upgrade(db.engine())
     session = db.session()
-    from flask import current_app
-
-    login_url = current_app.config["BASE_URL"].rstrip("/") + "/account/login"
+    login_url = external_url("accounts.login")
     lines = [f"Demo data is ready. Sign in at {login_url} as:"]
     for step in STEPS:
         lines.extend(step(session))
@@ -117,6 +113,4 @@ def build(*, reset: bool = True) -> list[str]:
 
 
 def _mail_target() -> str:
-    from flask import current_app
-
     return current_app.config["MAIL_URL"]

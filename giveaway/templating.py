@@ -30,6 +30,4 @@ def init_app(app: Flask) -> None:
             "site_name": app.config["SITE_NAME"],
             "index_name": app.config["INDEX_NAME"],
             "support_email": app.config["SUPPORT_EMAIL"],
-            # Endpoint names, so shared templates link only to areas that exist.
-            "url_rules": app.view_functions,
         }

@@ -21,6 +21,7 @@ from giveaway.accounts.models import User
 from giveaway.admin import insight
 from giveaway.admin.models import AdoptionSnapshot
 from giveaway.claims import pool
+from giveaway.claims.demo import demo_code
 from giveaway.claims.models import PromoCode
 from giveaway.projects.models import Project, Role, RoleName
 from giveaway.twofactor import recovery, totp
@@ -72,8 +73,6 @@ def _fake_key(user_id: int, label: str, created: datetime) -> WebAuthnCredential
 
 def history(session: Session) -> list[str]:
     """Maintainers, claims over the last weeks, keys, and adoption snapshots."""
-    from giveaway.claims.demo import demo_code
-
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     now = clock.now()
     start = now - timedelta(days=HISTORY_DAYS)

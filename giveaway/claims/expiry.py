@@ -15,11 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from giveaway import mail
+from giveaway import dialect, mail
 from giveaway.accounts.models import User
 from giveaway.claims.eligibility import codes_available, window
 from giveaway.claims.models import PromoCode, RestockRequest
@@ -51,18 +50,7 @@ class Summary:
 def take_lock(session: Session, key: int = LOCK_KEY) -> bool:
     """Take the job's lock (`key`: one per job) for this transaction; False when
     another run holds it."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
-    if dialect == "sqlite":
-        try:
-            # The first statement of the transaction: take the write lock now,
-            # waiting up to the busy timeout for another writer.
-            session.execute(text("BEGIN IMMEDIATE"))
-        except OperationalError:
-            session.rollback()
-            return False
-    return True
+    return dialect.try_lock(session, key)
 
 
 def run(session: Session, now: datetime, *, reminder_days: int) -> Summary:

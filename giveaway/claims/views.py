@@ -22,6 +22,7 @@ from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from giveaway import clock, db
+from giveaway.accounts.forms import ResendVerificationForm
 from giveaway.claims import eligibility, regions, service, walkthrough
 from giveaway.claims.forms import ClaimForm, NotifyForm, SignInAgainForm
 from giveaway.claims.models import RestockRequest
@@ -65,29 +66,14 @@ def _page(status: int = 200, *, form: ClaimForm | None = None, region_refused: b
             waiting_for_codes=waiting,
             region_refused=region_refused,
             walk=walk,
-            setup_link=_setup_link(),
-            security_link=_security_link(),
+            setup_link=url_for("giveaway.setup"),
+            security_link=url_for("twofactor.security"),
             eligible_names=[
                 name for code, name in regions.choices(eligibility.eligible_regions())[:-1]
             ],
         ),
         status,
     )
-
-
-def _setup_link() -> str:
-    if "giveaway.setup" in current_app.view_functions:
-        return url_for("giveaway.setup")
-    return service.SETUP_PATH
-
-
-def _security_link() -> str | None:
-    for endpoint in ("twofactor.security", "accounts.security"):
-        if endpoint in current_app.view_functions:
-            return url_for(endpoint)
-    if any(rule.rule == "/account/security" for rule in current_app.url_map.iter_rules()):
-        return "/account/security"
-    return None
 
 
 @bp.get("")
@@ -166,8 +152,6 @@ def notify():  # type: ignore[no-untyped-def]
 @bp.get("/setup")
 @login_required
 def setup():  # type: ignore[no-untyped-def]
-    from giveaway.accounts.forms import ResendVerificationForm
-
     user = current_user._get_current_object()
     return render_template(
         "claims/setup.html",
@@ -175,7 +159,7 @@ def setup():  # type: ignore[no-untyped-def]
         now=clock.now(),
         resend_form=ResendVerificationForm(),
         sign_in_form=SignInAgainForm(),
-        security_link=_security_link(),
+        security_link=url_for("twofactor.security"),
     )
 
 

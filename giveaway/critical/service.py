@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from giveaway import clock, mail
+from giveaway import clock, dialect, mail
 from giveaway.accounts.models import User
 from giveaway.critical.models import (
     CriticalDesignation,
@@ -26,6 +26,7 @@ from giveaway.critical.models import (
 )
 from giveaway.critical.periods import Window, window_for
 from giveaway.events import service as events
+from giveaway.links import external_url
 from giveaway.projects.models import Project, Role
 
 _NUMBER_WORDS = dict(
@@ -202,10 +203,7 @@ def take_compute_lock(session: Session) -> None:
     then sees the first one's designations and notices. SQLite: a write
     first thing takes the database's write lock before anything is read.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-    else:
-        session.execute(text("UPDATE critical_designations SET rank = rank WHERE 0 = 1"))
+    dialect.wait_lock(session, _PG_LOCK_KEY, sqlite_table="critical_designations")
 
 
 def _designate(session: Session, result: ComputeResult, now: datetime) -> list[int]:
@@ -256,11 +254,7 @@ def _designate(session: Session, result: ComputeResult, now: datetime) -> list[i
 
 
 def giveaway_link() -> str:
-    from giveaway.links import external_url
-
-    if "giveaway.index" in current_app.view_functions:
-        return external_url("giveaway.index")
-    return current_app.config["BASE_URL"].rstrip("/") + "/giveaway"
+    return external_url("giveaway.index")
 
 
 def notify_maintainers(session: Session, now: datetime) -> int:

@@ -1,0 +1,207 @@
+"""Where SQLite and PostgreSQL differ, in one place.
+
+The rest of the portal asks this module instead of branching on the
+database's name: how to connect, insert-or-update, take a lock that only one
+host holds, lock the row a claim picks, and stage rows in temporary tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Select, event, text
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+POSTGRESQL = "postgresql"
+SQLITE = "sqlite"
+
+
+def name(bind: Session | Connection | Engine) -> str:
+    """The database's dialect name ("sqlite" or "postgresql")."""
+    if isinstance(bind, Session):
+        return bind.get_bind().dialect.name
+    return bind.dialect.name
+
+
+# --- connecting ---------------------------------------------------------------------
+
+
+def engine_options(url: str, *, pool_size: int) -> dict[str, Any]:
+    """create_engine's keyword arguments for the database at `url`."""
+    if url.startswith(SQLITE):
+        return {"connect_args": {"timeout": 10}}
+    return {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+
+
+def prepare_engine(engine: Engine) -> None:
+    """What every new connection needs (SQLite's pragmas)."""
+    if engine.dialect.name == SQLITE:
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while one writer writes; the busy timeout makes
+    # writers queue instead of failing at once under concurrent requests.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+# --- insert or update ----------------------------------------------------------------
+
+
+def insert(session: Session, table: Any) -> Any:
+    """The database's own INSERT for `table`, with `on_conflict_do_update` and
+    `on_conflict_do_nothing` (both dialects spell them the same way)."""
+    if name(session) == POSTGRESQL:
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def upsert(
+    session: Session,
+    table: Any,
+    values: dict[str, Any],
+    *,
+    key: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """Insert the row, or update the `update` columns of the row with the same `key`."""
+    stmt = insert(session, table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={column: stmt.excluded[column] for column in update}
+    )
+    session.execute(stmt)
+
+
+def insert_if_absent(session: Session, table: Any, values: dict[str, Any]) -> bool:
+    """Insert the row unless a unique constraint already holds it; True when inserted."""
+    # RETURNING, not rowcount: the ORM's INSERT does not report skipped rows.
+    key = sa_inspect(table).primary_key[0]
+    stmt = insert(session, table).values(**values).on_conflict_do_nothing().returning(key)
+    return session.execute(stmt).first() is not None
+
+
+# --- locks that only one host holds ----------------------------------------------------
+
+
+def try_lock(session: Session, key: int) -> bool:
+    """Take the lock `key` for this transaction without waiting; False when another
+    transaction holds it.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite has a single write
+    lock: taken up front (BEGIN IMMEDIATE, waiting up to the busy timeout).
+    """
+    if name(session) == POSTGRESQL:
+        return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
+    try:
+        # The first statement of the transaction: take the write lock now.
+        session.execute(text("BEGIN IMMEDIATE"))
+    except OperationalError:
+        session.rollback()
+        return False
+    return True
+
+
+def wait_lock(session: Session, key: int, *, sqlite_table: str) -> None:
+    """Take the lock `key` for this transaction, waiting for whoever holds it.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: a write that
+    changes nothing (to `sqlite_table`) takes the database's write lock before
+    anything else is read.
+    """
+    if name(session) == POSTGRESQL:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    else:
+        session.execute(text(f"UPDATE {sqlite_table} SET rowid = rowid WHERE 0 = 1"))  # noqa: S608 - a table name from code
+
+
+# --- the claim statement -----------------------------------------------------------
+
+
+def skip_locked(pick: Select[Any], dialect_name: str) -> Select[Any]:
+    """Lock the row `pick` selects, skipping rows that concurrent claimers hold.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED. SQLite serialises writers, so the
+    conditional UPDATE around the pick needs nothing more.
+    """
+    if dialect_name == POSTGRESQL:
+        return pick.with_for_update(skip_locked=True)
+    return pick
+
+
+# --- staging tables ------------------------------------------------------------------
+
+
+def create_staging_table(
+    raw: Any, dialect_name: str, table: str, columns: Sequence[tuple[str, str]], *, key: str = ""
+) -> None:
+    """An empty temporary table on the raw DBAPI connection `raw`.
+
+    `columns` are (name, "text" or "bigint") pairs, all NOT NULL. PostgreSQL
+    drops the table at commit; SQLite keeps it until `drop_staging_table`, and
+    there `key` makes the table keyed and ordered by that column.
+    """
+    types = {"text": "TEXT", "bigint": "INTEGER"} if dialect_name == SQLITE else {}
+    parts = []
+    for column, kind in columns:
+        primary = " PRIMARY KEY" if column == key and dialect_name == SQLITE else " NOT NULL"
+        parts.append(f"{column} {types.get(kind, kind)}{primary}")
+    body = ", ".join(parts)
+    cursor = raw.cursor()
+    try:
+        if dialect_name == POSTGRESQL:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({body}) ON COMMIT DROP")
+            cursor.execute(f"TRUNCATE {table}")
+        else:
+            rowid = " WITHOUT ROWID" if key else ""
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({body}){rowid}")
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - a table name from code
+    finally:
+        cursor.close()
+
+
+def load_staging_rows(
+    raw: Any, dialect_name: str, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Append `rows` to a staging table: COPY on PostgreSQL, executemany on SQLite.
+
+    The values must hold no tab, newline or backslash (COPY's text format)."""
+    cursor = raw.cursor()
+    try:
+        if dialect_name == POSTGRESQL:
+            lines = "".join("\t".join(map(str, row)) + "\n" for row in rows)
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                copy.write(lines)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
+                rows,
+            )
+    finally:
+        cursor.close()
+
+
+def analyze_staging_table(raw: Any, dialect_name: str, table: str) -> None:
+    """PostgreSQL gives temporary tables no statistics unless asked; joins need them."""
+    if dialect_name == POSTGRESQL:
+        cursor = raw.cursor()
+        cursor.execute(f"ANALYZE {table}")
+        cursor.close()
+
+
+def drop_staging_table(raw: Any, dialect_name: str, table: str) -> None:
+    """Drop a staging table (PostgreSQL's go at commit by themselves)."""
+    if dialect_name == SQLITE:
+        cursor = raw.cursor()
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        cursor.close()

@@ -1,0 +1,102 @@
+"""giveaway.dialect: the one place where SQLite and PostgreSQL differ, on each."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+
+from giveaway import db, dialect
+from giveaway.admin.models import AdoptionSnapshot
+from giveaway.claims.models import PromoCode
+from giveaway.twofactor.models import UsedChallenge
+
+LOCK = 0x7465_7374  # "test"
+
+
+def test_upsert_inserts_then_updates_the_same_row(any_app):
+    day = date(2026, 3, 1)
+    with any_app.app_context():
+        session = db.session()
+        for maintainers in (10, 12):
+            dialect.upsert(
+                session,
+                AdoptionSnapshot,
+                {"day": day, "maintainers": maintainers, "with_any": 3},
+                key=["day"],
+                update=["maintainers"],
+            )
+        db.commit()
+        rows = session.execute(sa.select(AdoptionSnapshot.day, AdoptionSnapshot.maintainers)).all()
+    assert [tuple(r) for r in rows] == [(day, 12)]
+
+
+def test_insert_if_absent_says_whether_it_inserted(any_app):
+    values = {"digest": "a" * 64, "expires_at": datetime(2026, 3, 1, tzinfo=UTC)}
+    with any_app.app_context():
+        session = db.session()
+        assert dialect.insert_if_absent(session, UsedChallenge, values) is True
+        assert dialect.insert_if_absent(session, UsedChallenge, values) is False
+        db.commit()
+        assert session.scalar(sa.select(sa.func.count()).select_from(UsedChallenge)) == 1
+
+
+def test_only_one_transaction_holds_the_lock(any_app):
+    with any_app.app_context(), db.separate_session() as first:
+        assert dialect.try_lock(first, LOCK) is True
+        with db.separate_session() as second:
+            if dialect.name(second) == "sqlite":
+                # SQLite's write lock: the second waits its busy timeout; keep it short.
+                second.connection().exec_driver_sql("PRAGMA busy_timeout=50")
+            assert dialect.try_lock(second, LOCK) is False
+    # Once the first transaction has ended, the lock is free again.
+    with any_app.app_context(), db.separate_session() as third:
+        assert dialect.try_lock(third, LOCK) is True
+
+
+def test_wait_lock_is_taken_inside_the_transaction(any_app):
+    with any_app.app_context(), db.separate_session() as session:
+        dialect.wait_lock(session, LOCK, sqlite_table="promo_codes")
+        assert session.in_transaction()
+        with db.separate_session() as other:
+            if dialect.name(other) == "sqlite":
+                other.connection().exec_driver_sql("PRAGMA busy_timeout=50")
+            assert dialect.try_lock(other, LOCK) is False
+
+
+def test_skip_locked_only_where_the_database_has_it(any_app):
+    pick = sa.select(PromoCode.id).limit(1)
+    with any_app.app_context():
+        session = db.session()
+        name = dialect.name(session)
+        sql = str(dialect.skip_locked(pick, name).compile(session.get_bind()))
+    if name == "postgresql":
+        assert "FOR UPDATE SKIP LOCKED" in sql
+    else:
+        assert "FOR UPDATE" not in sql
+
+
+def test_staging_table_round_trip(any_app):
+    columns = [("name", "text"), ("downloads", "bigint")]
+    with any_app.app_context():
+        session = db.session()
+        name = dialect.name(session)
+        raw = session.connection().connection.driver_connection
+        dialect.create_staging_table(raw, name, "t_stage", columns, key="name")
+        dialect.load_staging_rows(raw, name, "t_stage", ["name", "downloads"], [("a", 5), ("b", 7)])
+        dialect.analyze_staging_table(raw, name, "t_stage")
+        total = session.execute(sa.text("SELECT SUM(downloads) FROM t_stage")).scalar_one()
+        assert int(total) == 12
+        # Created again in the same transaction: empty, not a duplicate table.
+        dialect.create_staging_table(raw, name, "t_stage", columns, key="name")
+        assert session.execute(sa.text("SELECT COUNT(*) FROM t_stage")).scalar_one() == 0
+        dialect.drop_staging_table(raw, name, "t_stage")
+        db.rollback()
+
+
+def test_engine_options_follow_the_url():
+    assert dialect.engine_options("sqlite:////tmp/x.db", pool_size=5) == {
+        "connect_args": {"timeout": 10}
+    }
+    pg = dialect.engine_options("postgresql+psycopg://h/db", pool_size=5)
+    assert pg["pool_size"] == 5 and pg["max_overflow"] == 5 and pg["pool_pre_ping"] is True
