@@ -54,6 +54,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+# The set-up of every new SQLite connection, for engines built elsewhere (tests, bench).
+_sqlite_pragmas = dialect.sqlite_pragmas
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     engine = create_engine(url, echo=echo, **dialect.engine_options(url, pool_size=pool_size))
     dialect.prepare_engine(engine)

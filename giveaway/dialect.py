@@ -41,10 +41,11 @@ def engine_options(url: str, *, pool_size: int) -> dict[str, Any]:
 def prepare_engine(engine: Engine) -> None:
     """What every new connection needs (SQLite's pragmas)."""
     if engine.dialect.name == SQLITE:
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """Each new SQLite connection's set-up (also for engines built outside make_engine)."""
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer writes; the busy timeout makes
     # writers queue instead of failing at once under concurrent requests.
