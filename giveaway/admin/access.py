@@ -23,7 +23,7 @@ def admin_required(view: F) -> F:
     @login_required
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from giveaway.twofactor.service import has_2fa
+        from giveaway.twofactor.status import has_2fa
 
         if not current_user.is_admin:
             abort(403)

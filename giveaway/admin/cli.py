@@ -38,7 +38,7 @@ def snapshot_adoption_command() -> None:
 def remind_2fa_command() -> None:
     """Email maintainers covered by the 2FA mandate who lack 2FA (once per interval)."""
     from giveaway.admin import mandate
-    from giveaway.claims.service import setup_url
+    from giveaway.claims.claim import setup_url
 
     try:
         mandate.check_settings()
