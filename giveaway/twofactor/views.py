@@ -427,7 +427,7 @@ def signin_recovery():  # type: ignore[no-untyped-def]
                 "remove it and add a new one now.",
                 "warning",
             )
-            low = left <= current_app.config["RECOVERY_CODES_LOW"]
+            low = recovery.recovery_codes_low(db.session(), user)
             return redirect(url_for("twofactor.security") if low else target)
         form.recovery_code.errors = ["That recovery code is not right, or it was already used."]
     return _challenge_page(pending, 400, recovery_form=form, show_recovery=True)
