@@ -8,7 +8,7 @@ postgresql+psycopg://postgres@127.0.0.1:5432/postgres, or --pg URL), in one run:
 1. raw SQL: the claim statement the service uses (the UPDATE that takes a code
    and, in the same statement, the INSERT of its event), compiled once and run
    with psycopg directly (one connection per worker, execute + commit);
-2. the service: `claims.service.claim(session, user, now)` + commit, one session
+2. the service: `claims.claim.claim(session, user, now)` + commit, one session
    per worker (the statement, the receipt queued; the mail transport is left
    out: the queue is discarded);
 3. for information, raw SQL again with the UPDATE alone (no event): what the
@@ -62,7 +62,7 @@ from bench._common import (  # noqa: E402
 )
 from giveaway import create_app, db, mail, migrate  # noqa: E402
 from giveaway.accounts.models import User  # noqa: E402
-from giveaway.claims import service  # noqa: E402
+from giveaway.claims import claim as service  # noqa: E402
 from giveaway.claims.models import PromoCode  # noqa: E402
 
 SECRET = "bench-secret-key-" + uuid.uuid4().hex

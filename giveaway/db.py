@@ -119,7 +119,7 @@ _BODY_HEADERS = ("content-type", "content-length", "location", "set-cookie", "re
 # flush and on every INSERT/UPDATE/DELETE run through session.execute, cleared
 # when the outermost transaction ends. The PostgreSQL claim may roll its whole
 # transaction back on a same-person race, which is only harmless when nothing
-# was written before it (see claims.service.claim).
+# was written before it (see claims.claim.claim).
 _WROTE = "giveaway.wrote"
 
 

@@ -103,12 +103,10 @@ def login():  # type: ignore[no-untyped-def]
         if form.validate_on_submit():
             user = service.authenticate(db.session(), form.username.data, form.password.data)
             if user is not None:
-                from giveaway.twofactor import service as twofactor
                 from giveaway.twofactor import signin
 
-                if twofactor.has_2fa(user):
+                if signin.needs_second_factor(user, next_url):
                     # Not signed in yet: the second factor comes first.
-                    signin.begin(user, next_url)
                     return redirect(url_for("twofactor.challenge"))
                 service.record_login(db.session(), user)
                 start_session(user)
@@ -224,12 +222,10 @@ def _password_link(token: str, purpose: tokens.Purpose, kind: str, template: str
             except service.Problems as problems:
                 _apply(form, problems)
             else:
-                from giveaway.twofactor import service as twofactor
                 from giveaway.twofactor import signin
 
-                if twofactor.has_2fa(user):
+                if signin.needs_second_factor(user, url_for("accounts.account")):
                     # A password link proves the email, not the second factor.
-                    signin.begin(user, url_for("accounts.account"))
                     flash("Your password is set. Now confirm it is you.", "success")
                     return redirect(url_for("twofactor.challenge"))
                 service.record_login(db.session(), user, method=kind)

@@ -6,7 +6,7 @@ import click
 
 from giveaway import clock, db
 from giveaway.admin import insight, mandate
-from giveaway.claims.service import setup_url
+from giveaway.claims.claim import setup_url
 from giveaway.clitools import command, fail
 
 

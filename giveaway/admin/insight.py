@@ -3,15 +3,18 @@
 Plain functions over a session that return values; every figure is one or a
 few SQL queries whatever the number of maintainers (no query per user).
 
-Definitions (shown on the dashboard too):
+Definitions (shown on the dashboard too), each composed from the module
+that owns it rather than written again here:
 
 - critical maintainers: users with an Owner or Maintainer role on at least
-  one critical project, each counted once;
-- eligible maintainers: critical maintainers who pass the eligibility rules
-  that do not depend on the region or on the pool: a verified email, an
-  account created before the cut-off, and no 2FA before the giveaway (never
-  enabled, or enabled only after claiming a code — claimants stay in the
-  funnel once they set up their keys);
+  one critical project, each counted once (projects/maintainers.py);
+- eligible maintainers: those who pass the eligibility criteria about the
+  account (claims/eligibility.py `account_criteria`: a critical maintainer,
+  a verified email, an account created before the cut-off, and no 2FA before
+  the giveaway), except that 2FA enabled after claiming a code keeps a
+  claimant in the funnel once they set up their keys;
+- 2FA now: a security key or an authenticator app (twofactor/status.py);
+- a code's state in the pool (claims/lifecycle.py);
 - the funnel's later stages are nested: claimed → at least one security key →
   at least two → two keys and recovery codes saved.
 """
@@ -22,14 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from giveaway.accounts.models import User
 from giveaway.admin.models import AdoptionSnapshot
-from giveaway.claims import eligibility
+from giveaway.claims import eligibility, lifecycle
 from giveaway.claims.models import PromoBatch, PromoCode
-from giveaway.projects.models import Project, Role, RoleName
+from giveaway.projects import maintainers
+from giveaway.twofactor import status
 from giveaway.twofactor.models import RecoveryCode, WebAuthnCredential
 
 # The longest history a plot shows.
@@ -37,19 +41,6 @@ MAX_DAYS = 120
 
 
 # --- populations -------------------------------------------------------------------
-
-
-def critical_maintainer_ids() -> Select[Any]:
-    """SELECT of the ids of Owners and Maintainers of critical projects."""
-    return (
-        select(Role.user_id)
-        .join(Project, Project.id == Role.project_id)
-        .where(
-            Role.role_name.in_([RoleName.OWNER, RoleName.MAINTAINER]),
-            Project.critical_since.is_not(None),
-        )
-        .distinct()
-    )
 
 
 def _key_counts() -> Any:
@@ -66,10 +57,6 @@ def _recovery_counts() -> Any:
         .group_by(RecoveryCode.user_id)
         .subquery("recovery_counts")
     )
-
-
-def has_totp() -> Any:
-    return func.coalesce(User.totp_secret, "") != ""
 
 
 def _count(condition: Any) -> Any:
@@ -98,10 +85,8 @@ class BatchRow:
 
 def pool(session: Session, now: datetime) -> list[BatchRow]:
     """Per batch (earliest expiry first): codes available, claimed, expired, voided."""
-    from giveaway.claims.pool import batch_counts
-
-    counts = batch_counts(session, now)
-    empty = {"available": 0, "claimed": 0, "expired": 0, "voided": 0}
+    counts = lifecycle.batch_counts(session, now)
+    empty = lifecycle.empty_counts()
     rows = []
     for batch in session.scalars(select(PromoBatch).order_by(PromoBatch.expires_at, PromoBatch.id)):
         c = counts.get(batch.id, empty)
@@ -209,10 +194,7 @@ def burn_down(session: Session, now: datetime) -> list[tuple[date, int]]:
             PromoCode.expires_at,
         ).join(PromoBatch, PromoBatch.id == PromoCode.batch_id)
     ).all()
-    spans = []
-    for uploaded, *ends in rows:
-        leaves = min(e for e in ends if e is not None)
-        spans.append((uploaded, leaves))
+    spans = [(uploaded, lifecycle.left_pool_at(*ends)) for uploaded, *ends in rows]
     series = []
     for day in days:
         at = min(_end_of(day), now)
@@ -247,16 +229,9 @@ def funnel(session: Session, now: datetime) -> Funnel:
     recovery = _recovery_counts()
     claimed = PromoCode.id.is_not(None)
     n_keys = func.coalesce(keys.c.n, 0)
-    conditions = [
-        User.id.in_(critical_maintainer_ids()),
-        User.email_verified_at.is_not(None),
-        # Mirrors eligibility.ever_used_2fa, except that 2FA set up after a claim keeps
-        # the claimant in the funnel.
-        or_(and_(User.first_2fa_enabled_at.is_(None), ~has_totp()), claimed),
-    ]
-    cutoff = eligibility.account_cutoff()
-    if cutoff is not None:
-        conditions.append(User.created_at < cutoff)
+    criteria = eligibility.account_criteria(eligibility.account_cutoff())
+    # 2FA set up after a claim keeps the claimant in the funnel.
+    criteria["no_2fa"] = or_(criteria["no_2fa"], claimed)
     row = session.execute(
         select(
             func.count(),
@@ -269,7 +244,7 @@ def funnel(session: Session, now: datetime) -> Funnel:
         .outerjoin(PromoCode, PromoCode.claimed_by_id == User.id)
         .outerjoin(keys, keys.c.user_id == User.id)
         .outerjoin(recovery, recovery.c.user_id == User.id)
-        .where(*conditions)
+        .where(*criteria.values())
     ).one()
     return Funnel(*(int(v or 0) for v in row))
 
@@ -312,9 +287,8 @@ class Adoption:
 
 def adoption(session: Session) -> Adoption:
     """2FA now among the maintainers of critical projects, by method (one query)."""
-    keys = _key_counts()
-    key = func.coalesce(keys.c.n, 0) > 0
-    totp = has_totp()
+    key = status.has_key_sql()
+    totp = status.has_totp_sql()
     row = session.execute(
         select(
             func.count(),
@@ -324,8 +298,7 @@ def adoption(session: Session) -> Adoption:
             _count(or_(key, totp)),
         )
         .select_from(User)
-        .outerjoin(keys, keys.c.user_id == User.id)
-        .where(User.id.in_(critical_maintainer_ids()))
+        .where(maintainers.is_critical_maintainer(User.id))
     ).one()
     return Adoption(*(int(v or 0) for v in row))
 

@@ -14,14 +14,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, contains_eager
 
 from giveaway import mail
 from giveaway.accounts.models import User
 from giveaway.admin.models import MandateReminder
-from giveaway.projects.models import Project, Role, RoleName
-from giveaway.twofactor.models import WebAuthnCredential
+from giveaway.projects import maintainers
+from giveaway.projects.models import Project, Role
+from giveaway.twofactor import status
 
 SCOPES = ("none", "critical", "all")
 # pg_try_advisory_xact_lock key of `giveaway remind-2fa` ("remind2fa"), stable across hosts.
@@ -68,32 +69,25 @@ def role_condition(mandate: str) -> Any:
     """Roles that bring a maintainer under the mandate (joined with Project)."""
     if mandate == "all":
         return Role.id.is_not(None)
-    return and_(
-        Role.role_name.in_([RoleName.OWNER, RoleName.MAINTAINER]),
-        Project.critical_since.is_not(None),
-    )
+    return maintainers.is_critical_role()
 
 
 def lacks_2fa() -> Any:
     """SQL: the user (User) has neither TOTP nor a security key."""
-    return and_(
-        or_(User.totp_secret.is_(None), User.totp_secret == ""),
-        ~exists().where(WebAuthnCredential.user_id == User.id),
-    )
+    return ~status.has_2fa_sql()
 
 
 def is_covered_without_2fa(session: Session, user: User) -> bool:
     """True when the mandate covers `user` and they have no 2FA. At most one query."""
     mandate = scope()
-    if mandate == "none" or user.totp_secret:
+    if mandate == "none" or status.has_totp(user):
         return False
     covered = exists().where(
         Role.user_id == user.id,
         Project.id == Role.project_id,
         role_condition(mandate),
     )
-    has_key = exists().where(WebAuthnCredential.user_id == user.id)
-    row = session.execute(select(covered, has_key)).one()
+    row = session.execute(select(covered, status.has_key_sql(user.id))).one()
     return bool(row[0]) and not bool(row[1])
 
 

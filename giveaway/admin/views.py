@@ -188,9 +188,9 @@ def users():  # type: ignore[no-untyped-def]
 
 
 def _user_page(user: User, form: Reset2FAForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    from giveaway.claims.claim import claimed_code
     from giveaway.claims.eligibility import critical_projects
-    from giveaway.claims.service import claimed_code
-    from giveaway.twofactor.service import methods
+    from giveaway.twofactor.status import methods
 
     session = db.session()
     recent = session.scalars(
@@ -228,31 +228,20 @@ def user_detail(user_id: int):  # type: ignore[no-untyped-def]
 @admin_required
 def reset_2fa(user_id: int):  # type: ignore[no-untyped-def]
     """Account recovery: remove every 2FA method once the admin typed the username."""
-    from giveaway.twofactor import service as twofactor
+    from giveaway.twofactor import reset
+    from giveaway.twofactor.changes import TwoFactorError
 
     user = _get_user(user_id)
     form = Reset2FAForm()
     if not form.validate_on_submit():
         return _user_page(user, form, 400)
-    typed = (form.confirm_username.data or "").strip()
-    if typed.lower() != user.username.lower():
-        form.confirm_username.errors = [
-            f"That is not this account's username. Type {user.username} to confirm."
-        ]
+    try:
+        removed = reset.confirmed_reset(
+            db.session(), user, _actor(), form.confirm_username.data or ""
+        )
+    except TwoFactorError as refused:
+        form.confirm_username.errors = [refused.message]
         return _user_page(user, form, 400)
-    if user.id == current_user.id:
-        form.confirm_username.errors = [
-            "You cannot reset your own two-factor authentication here: another administrator "
-            "has to, or manage it on your security page."
-        ]
-        return _user_page(user, form, 400)
-    session = db.session()
-    if not twofactor.methods(session, user).enabled and not twofactor.recovery_codes_left(
-        session, user
-    ):
-        form.confirm_username.errors = [f"{user.username} has no two-factor method to remove."]
-        return _user_page(user, form, 400)
-    removed = twofactor.reset_2fa(session, user, _actor())
     flash(
         f"Two-factor authentication of {user.username} is reset ({removed.security_keys} "
         f"security keys, {'an' if removed.totp else 'no'} authenticator app removed). "

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from giveaway import clock, db
 from giveaway.accounts.models import User
-from giveaway.claims import export, pool
+from giveaway.claims import export, lifecycle, pool
 from giveaway.claims.forms import ConfirmUploadForm, UploadForm, VoidForm
-from giveaway.claims.models import PromoBatch, PromoCode, UploadPreview, mask
+from giveaway.claims.models import PromoBatch, PromoCode, mask
 from giveaway.events import service as events
 from giveaway.twofactor.access import admin_required
 
@@ -23,14 +22,22 @@ bp = Blueprint("claims_admin", __name__, url_prefix="/admin")
 CLAIMS_SHOWN = 200
 
 
+def _admin() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _preview_max_age() -> timedelta:
+    return timedelta(seconds=current_app.config["CODE_UPLOAD_PREVIEW_MAX_AGE"])
+
+
 def _batches_page(status=200, *, upload_form=None, void_form=None):  # type: ignore[no-untyped-def]
     session = db.session()
     now = clock.now()
     batches = session.scalars(
         select(PromoBatch).order_by(PromoBatch.expires_at, PromoBatch.id)
     ).all()
-    counts = pool.batch_counts(session, now)
-    empty = {"available": 0, "claimed": 0, "expired": 0, "voided": 0}
+    counts = lifecycle.batch_counts(session, now)
+    empty = lifecycle.empty_counts()
     totals = {k: sum(counts.get(b.id, empty)[k] for b in batches) for k in empty}
     return (
         render_template(
@@ -80,20 +87,7 @@ def upload():  # type: ignore[no-untyped-def]
         return render_template(
             "claims_admin/preview.html", report=report, details=details, filename=filename
         ), 400
-    # Old previews nobody confirmed are of no use to anyone.
-    max_age = timedelta(seconds=current_app.config["CODE_UPLOAD_PREVIEW_MAX_AGE"])
-    session.execute(delete(UploadPreview).where(UploadPreview.created_at < now - max_age))
-    preview = UploadPreview(
-        token=secrets.token_urlsafe(32),
-        created_by_id=current_user.id,
-        created_at=now,
-        batch_name=details.name,
-        vendor=details.vendor,
-        keys_per_code=details.keys_per_code,
-        expires_at=details.expires_at,
-        content="\n".join(report.codes),
-    )
-    session.add(preview)
+    preview = pool.stage_upload(session, report, details, _admin(), now, _preview_max_age())
     return render_template(
         "claims_admin/preview.html",
         report=report,
@@ -112,38 +106,13 @@ def confirm_upload():  # type: ignore[no-untyped-def]
         return _batches_page(400)
     session = db.session()
     now = clock.now()
-    max_age = timedelta(seconds=current_app.config["CODE_UPLOAD_PREVIEW_MAX_AGE"])
-    preview = session.scalar(
-        select(UploadPreview).where(
-            UploadPreview.token == form.token.data,
-            UploadPreview.created_by_id == current_user.id,
-            UploadPreview.created_at >= now - max_age,
-        )
-    )
+    admin = _admin()
+    preview = pool.staged_upload(session, form.token.data, admin, now, _preview_max_age())
     if preview is None:
         flash("This preview has expired or was already used. Upload the file again.", "error")
         return _batches_page(400)
-    details = pool.BatchDetails(
-        preview.batch_name, preview.vendor, preview.keys_per_code, preview.expires_at
-    )
-    # Check again: another batch may have taken a name or a code since the preview.
-    report = pool.validate(
-        session,
-        preview.content.encode(),
-        details,
-        now,
-        max_bytes=max(len(preview.content.encode()), 1),
-    )
-    if not report.ok:
-        return render_template(
-            "claims_admin/preview.html", report=report, details=details, filename="(preview)"
-        ), 400
     try:
-        batch = pool.add_batch(
-            session, report.codes, details, current_user._get_current_object(), now
-        )
-        session.delete(preview)
-        session.flush()
+        done = pool.confirm_upload(session, preview, admin, now)
     except IntegrityError:
         session.rollback()
         flash(
@@ -151,6 +120,14 @@ def confirm_upload():  # type: ignore[no-untyped-def]
             "error",
         )
         return _batches_page(409)
+    batch = done.batch
+    if batch is None:
+        return render_template(
+            "claims_admin/preview.html",
+            report=done.report,
+            details=done.details,
+            filename="(preview)",
+        ), 400
     flash(f"Batch {batch.name} added with {batch.code_count:,} codes.", "success")
     return redirect(url_for("claims_admin.batches"), 303)
 
@@ -161,42 +138,11 @@ def void_code():  # type: ignore[no-untyped-def]
     form = VoidForm()
     if not form.validate_on_submit():
         return _batches_page(400, void_form=form)
-    session = db.session()
-    value = form.code.data.strip()
-    code = session.scalar(select(PromoCode).where(PromoCode.code == value))
-    problem = None
-    if code is None:
-        problem = "There is no such code."
-    elif code.voided_at is not None:
-        problem = "This code is already voided."
-    elif code.claimed_by_id is not None:
-        problem = "This code was claimed; a claimed code stays with its claimant."
-    if problem:
-        form.code.errors = [problem]
-        return _batches_page(400, void_form=form)
-    assert code is not None
-    # Conditional: a claim landing at the same moment wins, the void does not.
-    result = session.execute(
-        PromoCode.__table__.update()
-        .where(
-            PromoCode.id == code.id,
-            PromoCode.claimed_by_id.is_(None),
-            PromoCode.voided_at.is_(None),
-        )
-        .values(voided_at=clock.now(), void_reason=form.reason.data.strip())
-    )
-    if not result.rowcount:
-        form.code.errors = ["This code was claimed a moment ago; it was not voided."]
-        return _batches_page(409, void_form=form)
-    events.record(
-        session,
-        "claim:code_voided",
-        None,
-        actor=current_user._get_current_object(),
-        code=mask(code.code),
-        batch_id=code.batch_id,
-        reason=form.reason.data.strip(),
-    )
+    try:
+        code = lifecycle.void(db.session(), form.code.data, form.reason.data, _admin(), clock.now())
+    except lifecycle.VoidRefused as refused:
+        form.code.errors = [refused.message]
+        return _batches_page(409 if refused.conflict else 400, void_form=form)
     flash(f"Code {mask(code.code)} is voided.", "success")
     return redirect(url_for("claims_admin.batches"), 303)
 
@@ -205,7 +151,7 @@ def void_code():  # type: ignore[no-untyped-def]
 @admin_required
 def claims():  # type: ignore[no-untyped-def]
     session = db.session()
-    total = session.scalar(select(func.count()).where(PromoCode.claimed_by_id.is_not(None))) or 0
+    total = session.scalar(select(func.count()).where(PromoCode.is_claimed)) or 0
     rows = session.execute(
         select(PromoCode, User.username, PromoBatch.name)
         .join(User, User.id == PromoCode.claimed_by_id)

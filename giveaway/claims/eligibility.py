@@ -3,6 +3,11 @@
 `check(session, user, now)` is the one rule the page, the claim and the tests
 share. The shipping region is not part of it: it is asked on the claim form,
 decided by `ships_to` and forgotten.
+
+The criteria about the account itself (a critical maintainer, never had 2FA,
+a verified email, old enough) are also exported as SQL over User by
+`account_criteria`, which the dashboard's funnel composes;
+tests/claims/test_eligibility_sql.py holds them to the same answer as `check`.
 """
 
 from __future__ import annotations
@@ -10,15 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import current_app
-from sqlalchemy import exists, select
+from flask import current_app, url_for
+from sqlalchemy import ColumnElement, exists, select, true
 from sqlalchemy.orm import Session
 
 from giveaway.accounts.models import User
 from giveaway.claims import regions
 from giveaway.claims.models import PromoCode
-from giveaway.claims.service import available_filter
-from giveaway.projects.models import Project, Role, RoleName
+from giveaway.projects import maintainers
+from giveaway.twofactor import status
 
 
 class SettingError(ValueError):
@@ -100,10 +105,20 @@ class Check:
     title: str
     passed: bool | None
     reason: str
-    # What the maintainer can do about a failed check (plain text), and a link.
+    # What the maintainer can do about a failed check (plain text), and a link: an
+    # endpoint (and the endpoint to come back to), built when the page is shown.
     action: str = ""
-    link: str = ""
+    link_endpoint: str = ""
     link_text: str = ""
+    link_next: str = ""
+
+    @property
+    def link(self) -> str:
+        if not self.link_endpoint:
+            return ""
+        if self.link_next:
+            return url_for(self.link_endpoint, next=url_for(self.link_next))
+        return url_for(self.link_endpoint)
 
 
 @dataclass
@@ -133,26 +148,38 @@ class Eligibility:
         return [c.key for c in self.checks if not c.passed] == ["codes_remain"]
 
 
+# --- the criteria about the account -------------------------------------------------
+
+
 def critical_projects(session: Session, user: User) -> list[str]:
     """Display names of the critical projects `user` is an Owner or Maintainer of."""
-    rows = session.scalars(
-        select(Project.display_name)
-        .join(Role, Role.project_id == Project.id)
-        .where(
-            Role.user_id == user.id,
-            Role.role_name.in_([RoleName.OWNER, RoleName.MAINTAINER]),
-            Project.critical_since.is_not(None),
-        )
-        .order_by(Project.name)
-    )
-    return list(rows)
+    return maintainers.critical_projects_of(session, user.id)
+
+
+def old_enough(user: User, cutoff: datetime | None) -> bool:
+    """The account was created before the cut-off (any account when there is none)."""
+    return cutoff is None or user.created_at < cutoff
+
+
+def account_criteria(cutoff: datetime | None) -> dict[str, ColumnElement[bool]]:
+    """The checks about the account itself as SQL over User, by Check key: what the
+    funnel composes. `check` decides the same in Python (a test holds them equal)."""
+    return {
+        "critical": maintainers.is_critical_maintainer(User.id),
+        "no_2fa": ~status.ever_had_2fa_sql(),
+        "email": User.email_verified_at.is_not(None),
+        "account_age": User.created_at < cutoff if cutoff is not None else true(),
+    }
+
+
+# --- the pool -------------------------------------------------------------------------
 
 
 def pool_and_claim(
     session: Session, user: User | None, now: datetime
 ) -> tuple[bool, PromoCode | None]:
     """Whether codes are left, and the user's claimed code: one round trip in the usual case."""
-    available = exists().where(*available_filter(now))
+    available = exists().where(PromoCode.is_available(now))
     if user is None:
         return bool(session.scalar(select(available))), None
     mine = select(PromoCode.id).where(PromoCode.claimed_by_id == user.id).scalar_subquery()
@@ -162,12 +189,7 @@ def pool_and_claim(
 
 def codes_available(session: Session, now: datetime) -> bool:
     """Is at least one code free, usable and not past its expiry (cron job or not)?"""
-    return bool(session.scalar(select(exists().where(*available_filter(now)))))
-
-
-def ever_used_2fa(user: User) -> bool:
-    # first_2fa_enabled_at is never cleared: removing 2FA does not make anyone eligible again.
-    return user.first_2fa_enabled_at is not None or bool(user.totp_secret)
+    return bool(session.scalar(select(exists().where(PromoCode.is_available(now)))))
 
 
 def _fmt(value: datetime) -> str:
@@ -189,7 +211,8 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
                 False,
                 "Sign in with your account on the index's portal so we can look at your projects.",
                 action="No account yet? Create one with the username you use on the package index.",
-                link="/account/login?next=/giveaway",
+                link_endpoint="accounts.login",
+                link_next="giveaway.index",
                 link_text="Sign in",
             )
         )
@@ -258,7 +281,7 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
                     "account with an authenticator app or a key of your own is still a good idea.",
                 )
             )
-        if ever_used_2fa(user):
+        if status.ever_had_2fa(user):
             checks.append(
                 Check(
                     "no_2fa",
@@ -291,12 +314,12 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
                     False,
                     f"{user.email} is not verified yet. We send your code's receipt there.",
                     action="Open the link we emailed you, or ask for a new one on your account page.",
-                    link="/account/",
+                    link_endpoint="accounts.account",
                     link_text="Your account",
                 )
             )
         cutoff = account_cutoff()
-        if cutoff is None or user.created_at < cutoff:
+        if old_enough(user, cutoff):
             reason = (
                 f"Your account was created before {_fmt(cutoff)}."
                 if cutoff

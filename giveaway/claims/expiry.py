@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from giveaway import dialect, mail
 from giveaway.accounts.models import User
-from giveaway.claims.eligibility import codes_available, window
-from giveaway.claims.models import PromoCode, RestockRequest
-from giveaway.claims.service import requeue_lost_receipts, setup_url
-from giveaway.twofactor import service as twofactor
+from giveaway.claims import restock
+from giveaway.claims.claim import requeue_lost_receipts, setup_url
+from giveaway.claims.models import PromoCode
+from giveaway.twofactor import status
 
 # pg_try_advisory_xact_lock key: "giveaway expire-codes", stable across hosts.
 LOCK_KEY = 0x67697665_65787069 & 0x7FFFFFFFFFFFFFFF
@@ -61,7 +61,7 @@ def run(session: Session, now: datetime, *, reminder_days: int) -> Summary:
         return summary
     summary.expired = expire(session, now)
     summary.reminded = remind(session, now, reminder_days)
-    summary.notified = notify_restock(session, now)
+    summary.notified = restock.notify(session, now)
     summary.receipts = requeue_lost_receipts(session, now)
     return summary
 
@@ -69,12 +69,7 @@ def run(session: Session, now: datetime, *, reminder_days: int) -> Summary:
 def expire(session: Session, now: datetime) -> int:
     result = session.execute(
         update(PromoCode)
-        .where(
-            PromoCode.claimed_by_id.is_(None),
-            PromoCode.expired_at.is_(None),
-            PromoCode.voided_at.is_(None),
-            PromoCode.expires_at <= now,
-        )
+        .where(PromoCode.is_due_to_expire(now))
         .values(expired_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -83,7 +78,7 @@ def expire(session: Session, now: datetime) -> int:
 
 def has_registered_key(session: Session, user: User) -> bool:
     """A claimant with a security key on their account needs no reminder to use the code."""
-    return twofactor.key_count(session, user) > 0
+    return status.key_count(session, user) > 0
 
 
 def remind(session: Session, now: datetime, days: int) -> int:
@@ -94,8 +89,8 @@ def remind(session: Session, now: datetime, days: int) -> int:
         .join(User, User.id == PromoCode.claimed_by_id)
         .where(
             PromoCode.reminder_sent_at.is_(None),
-            PromoCode.voided_at.is_(None),
-            PromoCode.expires_at > now,
+            # (a claimed code is never marked expired: usable here means still in date)
+            PromoCode.is_usable(now),
             PromoCode.expires_at <= now + timedelta(days=days),
         )
         .order_by(PromoCode.id)
@@ -114,31 +109,5 @@ def remind(session: Session, now: datetime, days: int) -> int:
             days_left=max(0, (code.expires_at - now).days),
             setup_link=setup_url(),
         )
-        sent += 1
-    return sent
-
-
-def notify_restock(session: Session, now: datetime) -> int:
-    if window().state(now) == "closed" or not codes_available(session, now):
-        return 0
-    rows = session.execute(
-        select(RestockRequest, User)
-        .join(User, User.id == RestockRequest.user_id)
-        .where(RestockRequest.notified_at.is_(None))
-        .order_by(RestockRequest.id)
-    ).all()
-    claimed = set(
-        session.scalars(
-            select(PromoCode.claimed_by_id).where(
-                PromoCode.claimed_by_id.in_([user.id for _, user in rows])
-            )
-        )
-    )
-    sent = 0
-    for request, user in rows:
-        request.notified_at = now
-        if user.id in claimed:
-            continue
-        mail.send(mail.recipient(user.username, user.email), "codes_returned", user=user)
         sent += 1
     return sent

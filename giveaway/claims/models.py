@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from giveaway import clock
 from giveaway.accounts.models import User
+from giveaway.claims.lifecycle import CodeLifecycle
 from giveaway.db import Base, UTCDateTime
 
 
@@ -39,7 +40,9 @@ class PromoBatch(Base):
     uploaded_by: Mapped[User | None] = relationship()
 
 
-class PromoCode(Base):
+class PromoCode(CodeLifecycle, Base):
+    """A promo code; its states (in the pool, available, expired…) are in lifecycle.py."""
+
     __tablename__ = "promo_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,19 +72,14 @@ class PromoCode(Base):
     def masked(self) -> str:
         return mask(self.code)
 
-    def is_usable(self, now: datetime) -> bool:
-        """Not voided, not marked expired and its batch not past its expiry."""
-        return self.voided_at is None and self.expired_at is None and self.expires_at > now
 
-
-# The claim statement's index: only codes still free, in the order they go out.
-AVAILABLE = "claimed_by_id IS NULL AND voided_at IS NULL AND expired_at IS NULL"
+# The claim statement's index: only codes in the pool, in the order they go out.
 Index(
     "ix_promo_codes_available",
     PromoCode.expires_at,
     PromoCode.id,
-    sqlite_where=text(AVAILABLE),
-    postgresql_where=text(AVAILABLE),
+    sqlite_where=PromoCode.in_pool,
+    postgresql_where=PromoCode.in_pool,
 )
 # The expiry job's reminder scan: claimed codes by expiry.
 Index(

@@ -2,22 +2,26 @@
 
 The admin page and `giveaway load-codes` share `validate` (every problem, with
 its line number) and `add_batch` (one transaction; nothing is written unless
-every code is good).
+every code is good). The admin page shows a preview first: `stage_upload`
+keeps the validated codes, `confirm_upload` adds them once confirmed. What
+happens to codes afterwards (claimed, voided, expired, and the counts of
+each) is in lifecycle.py.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from giveaway.accounts.models import User
-from giveaway.claims.models import PromoBatch, PromoCode, mask
+from giveaway.claims.models import PromoBatch, PromoCode, UploadPreview, mask
 from giveaway.events import service as events
 
 CODE_RE = re.compile(r"[A-Za-z0-9-]+")
@@ -255,33 +259,68 @@ def add_batch(
     return batch
 
 
-def batch_counts(session: Session, now: datetime) -> dict[int, dict[str, int]]:
-    """Per batch: available, claimed, expired and voided codes (expiry by date too)."""
-    free = PromoCode.claimed_by_id.is_(None)
-    expired = and_(
-        free,
-        PromoCode.voided_at.is_(None),
-        or_(PromoCode.expired_at.is_not(None), PromoCode.expires_at <= now),
+# --- the admin page's upload: preview, then confirm -------------------------------------
+
+
+def stage_upload(
+    session: Session,
+    report: Report,
+    details: BatchDetails,
+    admin: User,
+    now: datetime,
+    max_age: timedelta,
+) -> UploadPreview:
+    """Keep a validated upload until the admin confirms it (previews older than
+    `max_age`, which nobody confirmed, are dropped on the way)."""
+    session.execute(delete(UploadPreview).where(UploadPreview.created_at < now - max_age))
+    preview = UploadPreview(
+        token=secrets.token_urlsafe(32),
+        created_by_id=admin.id,
+        created_at=now,
+        batch_name=details.name,
+        vendor=details.vendor,
+        keys_per_code=details.keys_per_code,
+        expires_at=details.expires_at,
+        content="\n".join(report.codes),
     )
-    available = and_(
-        free,
-        PromoCode.voided_at.is_(None),
-        PromoCode.expired_at.is_(None),
-        PromoCode.expires_at > now,
+    session.add(preview)
+    return preview
+
+
+def staged_upload(
+    session: Session, token: str, admin: User, now: datetime, max_age: timedelta
+) -> UploadPreview | None:
+    """The admin's own preview under `token`, unless it expired or was confirmed already."""
+    return session.scalar(
+        select(UploadPreview).where(
+            UploadPreview.token == token,
+            UploadPreview.created_by_id == admin.id,
+            UploadPreview.created_at >= now - max_age,
+        )
     )
 
-    def count(cond: Any) -> Any:
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-    rows = session.execute(
-        select(
-            PromoCode.batch_id,
-            count(available),
-            count(PromoCode.claimed_by_id.is_not(None)),
-            count(expired),
-            count(and_(free, PromoCode.voided_at.is_not(None))),
-        ).group_by(PromoCode.batch_id)
-    ).all()
-    return {
-        r[0]: {"available": r[1], "claimed": r[2], "expired": r[3], "voided": r[4]} for r in rows
-    }
+@dataclass(frozen=True)
+class Confirmation:
+    details: BatchDetails
+    report: Report
+    batch: PromoBatch | None  # None: the report says why nothing was added
+
+
+def confirm_upload(
+    session: Session, preview: UploadPreview, admin: User, now: datetime
+) -> Confirmation:
+    """Add the previewed batch, checked again (another batch may have taken a name or a
+    code since the preview). An IntegrityError means a concurrent upload won: the
+    caller rolls back."""
+    details = BatchDetails(
+        preview.batch_name, preview.vendor, preview.keys_per_code, preview.expires_at
+    )
+    content = preview.content.encode()
+    report = validate(session, content, details, now, max_bytes=max(len(content), 1))
+    if not report.ok:
+        return Confirmation(details, report, None)
+    batch = add_batch(session, report.codes, details, admin, now)
+    session.delete(preview)
+    session.flush()
+    return Confirmation(details, report, batch)

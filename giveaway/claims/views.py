@@ -19,13 +19,12 @@ from flask import (
 from flask import session as cookie_session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import select
 
 from giveaway import clock, db
 from giveaway.accounts.forms import ResendVerificationForm
-from giveaway.claims import eligibility, regions, service, walkthrough
+from giveaway.claims import claim as claiming
+from giveaway.claims import eligibility, regions, restock, walkthrough
 from giveaway.claims.forms import ClaimForm, NotifyForm, SignInAgainForm
-from giveaway.claims.models import RestockRequest
 from giveaway.extensions import limiter
 
 bp = Blueprint("giveaway", __name__, url_prefix="/giveaway", cli_group=None)
@@ -48,14 +47,7 @@ def _page(status: int = 200, *, form: ClaimForm | None = None, region_refused: b
     if user is not None and result.claimed is not None:
         walk = walkthrough.steps(session, user)
     if user is not None:
-        waiting = (
-            session.scalar(
-                select(RestockRequest.id).where(
-                    RestockRequest.user_id == user.id, RestockRequest.notified_at.is_(None)
-                )
-            )
-            is not None
-        )
+        waiting = restock.is_waiting(session, user)
     return (
         render_template(
             "claims/index.html",
@@ -110,7 +102,7 @@ def claim():  # type: ignore[no-untyped-def]
     form.region.data = None
     if not ships:
         return _page(200, region_refused=True)
-    outcome = service.claim(session, user, now)
+    outcome = claiming.claim(session, user, now)
     if outcome.status == "empty":
         flash(
             "Sorry: the last code was just claimed. You can ask to be told when codes return.",
@@ -136,15 +128,10 @@ def notify():  # type: ignore[no-untyped-def]
     result = eligibility.check(session, user, clock.now())
     if result.claimed is not None:
         return redirect(url_for("giveaway.index"), 303)
-    if not result.only_pool_empty:
-        # Only people held back by the empty pool alone are told when codes return.
-        return _page(409 if result.codes_available else 403)
-    request_row = session.scalar(select(RestockRequest).where(RestockRequest.user_id == user.id))
-    if request_row is None:
-        session.add(RestockRequest(user_id=user.id, created_at=clock.now()))
-    else:
-        request_row.created_at = clock.now()
-        request_row.notified_at = None
+    try:
+        restock.ask(session, user, result, clock.now())
+    except restock.NotHeldBackByThePool as refused:
+        return _page(409 if refused.codes_available else 403)
     flash(f"We will email {user.email} when codes are available again.", "success")
     return redirect(url_for("giveaway.index", _anchor="out-of-codes"), 303)
 

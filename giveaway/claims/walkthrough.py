@@ -22,9 +22,10 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from giveaway.accounts.models import User
+from giveaway.claims.claim import claimed_code
 from giveaway.claims.models import PromoCode
-from giveaway.claims.service import claimed_code
-from giveaway.twofactor import service as twofactor
+from giveaway.twofactor import keys as security_keys
+from giveaway.twofactor import status
 
 Path = Literal["keys", "other"]
 
@@ -99,10 +100,10 @@ def _mark_current(steps: list[Step]) -> list[Step]:
 def steps(session: Session, user: User) -> Walkthrough:
     """The walkthrough for `user`, derived from their state alone."""
     code = claimed_code(session, user)
-    keys = twofactor.key_count(session, user)
-    has_totp = bool(user.totp_secret)
+    keys = status.key_count(session, user)
+    has_totp = status.has_totp(user)
     verified = user.email_verified_at is not None
-    recovery = twofactor.has_recovery_codes(session, user)
+    recovery = status.has_recovery_codes(session, user)
     second_factor = keys >= 1 or has_totp
     verify = Step(
         "verify_email",
@@ -157,7 +158,7 @@ def steps(session: Session, user: User) -> Walkthrough:
             Step(
                 "sign_in_with_key",
                 "Sign in once with a key",
-                twofactor.has_signed_in_with_key(session, user),
+                security_keys.has_signed_in_with_key(session, user),
                 "Prove that it works: sign out, then sign in again with your password and one "
                 "of your keys. You come back here afterwards.",
                 "sign_in_again",

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from giveaway.twofactor.service import has_2fa
+from giveaway.twofactor.status import has_2fa
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,12 +7,17 @@ session cookie does not make it valid again.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from hashlib import sha256
+
 from flask import current_app, session
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from giveaway import clock
-from giveaway.twofactor import service
 from giveaway.twofactor import webauthn as wa
+from giveaway.twofactor.changes import TwoFactorError
+from giveaway.twofactor.models import UsedChallenge
 
 REGISTER = "register"
 SIGN_IN = "signin"
@@ -31,16 +36,42 @@ def take(db_session: Session, purpose: str, user_id: int) -> bytes:
     """The challenge for `purpose`, removed from the session; raises TwoFactorError."""
     data = session.pop(_key(purpose), None)
     if not isinstance(data, dict) or data.get("u") != user_id:
-        raise service.TwoFactorError(
+        raise TwoFactorError(
             "This request has already been answered or has expired. Please try again."
         )
     if clock.now().timestamp() > float(data.get("exp", 0)):
-        raise service.TwoFactorError(
-            "You took too long to use your security key. Please try again."
-        )
+        raise TwoFactorError("You took too long to use your security key. Please try again.")
     challenge = wa.decode(data["c"])
-    if not service.consume_challenge(db_session, challenge):
-        raise service.TwoFactorError(
+    if not consume_challenge(db_session, challenge):
+        raise TwoFactorError(
             "This request has already been answered or has expired. Please try again."
         )
     return challenge
+
+
+def consume_challenge(session: Session, challenge: bytes) -> bool:
+    """Mark a WebAuthn challenge used; False when it was used before (a replay)."""
+    now = clock.now()
+    session.execute(delete(UsedChallenge).where(UsedChallenge.expires_at < now))
+    values = {
+        "digest": sha256(challenge).hexdigest(),
+        "expires_at": now + timedelta(seconds=2 * current_app.config["WEBAUTHN_CHALLENGE_TTL"]),
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - the portal runs on these two
+        exists = session.get(UsedChallenge, values["digest"])
+        if exists:
+            return False
+        session.execute(insert(UsedChallenge).values(**values))
+        return True
+    inserted = session.execute(
+        dialect_insert(UsedChallenge)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(UsedChallenge.digest)
+    ).scalar()
+    return inserted is not None

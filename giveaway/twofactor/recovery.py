@@ -1,4 +1,8 @@
-"""Recovery codes: random, shown once, stored as keyed hashes, single-use."""
+"""Recovery codes: random, shown once, stored as keyed hashes, single-use.
+
+A set replaces the one before; the first set needs no password (it comes
+right after adding a first method), a new set does.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,15 @@ import re
 import secrets
 
 from flask import current_app
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from giveaway import clock
+from giveaway.accounts.models import User
+from giveaway.events import service as events
+from giveaway.twofactor import status
+from giveaway.twofactor.changes import TwoFactorError, check_password, notify
+from giveaway.twofactor.models import RecoveryCode
 
 # 80 random bits each, written as four groups of four base32 letters.
 CODE_BYTES = 10
@@ -43,3 +56,85 @@ def digest(code: str) -> str:
 
 def looks_like_code(code: str) -> bool:
     return len(normalize(code)) == 16
+
+
+# --- the account's recovery codes ------------------------------------------------------
+
+
+def generate_recovery_codes(session: Session, user: User) -> list[str]:
+    """New codes, replacing every older one; the plain codes are returned once."""
+    if not status.has_2fa(user):
+        raise TwoFactorError(
+            "Add a security key or an authenticator app first: recovery codes are a "
+            "backup for them."
+        )
+    replaced = session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id)).rowcount  # type: ignore[attr-defined]
+    codes = generate(current_app.config["RECOVERY_CODE_COUNT"])
+    now = clock.now()
+    for code in codes:
+        session.add(RecoveryCode(user_id=user.id, code_hash=digest(code), created_at=now))
+    session.flush()
+    events.record(
+        session, "2fa:recovery_codes_generated", user, count=len(codes), replaced=replaced
+    )
+    notify(user, "twofactor_added", method="a new set of recovery codes", replaced=bool(replaced))
+    return codes
+
+
+def use_recovery_code(session: Session, user: User, code: str) -> bool:
+    """True (and the code used up) when `code` is one of the user's unused codes."""
+    if not looks_like_code(code):
+        events.record(session, "login:2fa_failure", user, method="recovery_code", reason="format")
+        return False
+    used = session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == digest(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if used != 1:
+        events.record(
+            session, "login:2fa_failure", user, method="recovery_code", reason="wrong code"
+        )
+        return False
+    left = status.recovery_codes_left(session, user)
+    events.record(session, "2fa:recovery_code_used", user, left=left)
+    notify(user, "twofactor_recovery_used", left=left)
+    return True
+
+
+def recovery_codes_low(session: Session, user: User) -> bool:
+    """True when codes exist but few are left (the page warns)."""
+    left = status.recovery_codes_left(session, user)
+    total = session.scalar(
+        select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == user.id)
+    )
+    return bool(total) and left <= current_app.config["RECOVERY_CODES_LOW"]
+
+
+def password_needed(session: Session, user: User) -> bool:
+    """Replacing a set asks for the password; the first set does not (it comes right
+    after adding a first method, with the password just typed at sign-in)."""
+    return status.has_recovery_codes(session, user)
+
+
+def new_set(session: Session, user: User, password: str | None) -> list[str]:
+    """A new set of codes for `user`, after the password when `password_needed`;
+    raises TwoFactorError."""
+    if password_needed(session, user):
+        if not password:
+            raise TwoFactorError(
+                "Enter your password to replace your recovery codes.", field="password"
+            )
+        check_password(user, password)
+    return generate_recovery_codes(session, user)
+
+
+def due_after_adding(session: Session, user: User, *, had_2fa_before: bool) -> bool:
+    """True when a method was just added to an account that had none and has no
+    recovery codes: the person is taken to make their first set next."""
+    return not had_2fa_before and not status.has_recovery_codes(session, user)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from giveaway import clock
 from giveaway.accounts.models import User
+from giveaway.twofactor import status
 
 KEY = "twofactor.pending"
 
@@ -28,6 +29,16 @@ class Pending:
 
 class Expired(Exception):
     """No pending sign-in, or it is too old: start again with the password."""
+
+
+def needs_second_factor(user: User, next_url: str) -> bool:
+    """After the password (or a password link): True when `user` has 2FA, and then the
+    second step has begun (send them to the challenge page); False when the password
+    was enough and they can be signed in."""
+    if not status.has_2fa(user):
+        return False
+    begin(user, next_url)
+    return True
 
 
 def begin(user: User, next_url: str) -> None:

@@ -1,8 +1,9 @@
-"""TOTP (RFC 6238): the one module that computes codes, with pyotp.
+"""TOTP (RFC 6238), an authenticator app: the one module that computes codes (with
+pyotp), and the account's rules for setting one up, removing it and signing in.
 
 Codes are six digits over 30-second steps. One step of clock drift either way
-is accepted; a step, once used, is never accepted again (the caller stores the
-last one in User.totp_last_step).
+is accepted; a step, once used, is never accepted again (User.totp_last_step
+keeps the last one, moved forward by a conditional UPDATE).
 """
 
 from __future__ import annotations
@@ -15,6 +16,21 @@ from datetime import datetime
 
 import pyotp
 import segno
+from flask import current_app
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from giveaway import clock
+from giveaway.accounts.models import User
+from giveaway.events import service as events
+from giveaway.twofactor.changes import (
+    TwoFactorError,
+    after_removal,
+    check_password,
+    mark_enabled,
+    notify,
+    require_verified_email,
+)
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -75,3 +91,71 @@ def qr_data_uri(uri: str) -> str:
 def grouped(secret: str) -> str:
     """The secret in groups of four for typing by hand."""
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+# --- the account's authenticator app ----------------------------------------------------
+
+
+def totp_issuer() -> str:
+    return current_app.config["TOTP_ISSUER"] or current_app.config["SITE_NAME"]
+
+
+def new_totp_secret(user: User) -> str:
+    require_verified_email(user)
+    if user.totp_secret:
+        raise TwoFactorError("An authenticator app is already set up on your account.")
+    return new_secret()
+
+
+def enable_totp(session: Session, user: User, secret: str, code: str) -> None:
+    """Turn TOTP on once the person proves the app has `secret`."""
+    require_verified_email(user)
+    if user.totp_secret:
+        raise TwoFactorError("An authenticator app is already set up on your account.")
+    step = matching_step(secret, code, clock.now(), None)
+    if step is None:
+        raise TwoFactorError(
+            "That code is not right. Check the time on your phone, then enter the "
+            "current code from the app.",
+            field="code",
+        )
+    user.totp_secret = secret
+    user.totp_last_step = step
+    mark_enabled(user)
+    events.record(session, "2fa:totp_enabled", user)
+    notify(user, "twofactor_added", method="an authenticator app (TOTP)")
+
+
+def remove_totp(session: Session, user: User, password: str) -> None:
+    check_password(user, password)
+    if not user.totp_secret:
+        raise TwoFactorError("No authenticator app is set up on your account.")
+    user.totp_secret = None
+    user.totp_last_step = None
+    session.flush()
+    dropped = after_removal(session, user)
+    events.record(session, "2fa:totp_removed", user)
+    notify(user, "twofactor_removed", method="the authenticator app (TOTP)", none_left=dropped)
+
+
+def verify_totp(session: Session, user: User, code: str) -> bool:
+    """True (and the step used up) when `code` is a fresh valid code of `user`."""
+    if not user.totp_secret:
+        return False
+    step = matching_step(user.totp_secret, code, clock.now(), user.totp_last_step)
+    if step is None:
+        events.record(session, "login:2fa_failure", user, method="totp", reason="wrong code")
+        return False
+    accepted = session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount  # type: ignore[attr-defined]
+    if accepted != 1:
+        events.record(session, "login:2fa_failure", user, method="totp", reason="code reused")
+        return False
+    return True

@@ -23,7 +23,7 @@ from giveaway import db
 from giveaway.accounts.forms import ResendVerificationForm
 from giveaway.extensions import limiter
 from giveaway.security import safe_next
-from giveaway.twofactor import challenges, service, signin, totp
+from giveaway.twofactor import challenges, changes, keys, recovery, signin, status, totp
 from giveaway.twofactor.forms import (
     PasswordConfirmForm,
     RecoveryGenerateForm,
@@ -76,8 +76,8 @@ manage_limit = limiter.shared_limit(
 )
 
 
-def _json_error(message: str, status: int = 400, **extra: Any) -> tuple[Response, int]:
-    return jsonify({"error": message, **extra}), status
+def _json_error(message: str, http_status: int = 400, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": message, **extra}), http_status
 
 
 def _json_body() -> dict[str, Any] | None:
@@ -85,7 +85,7 @@ def _json_body() -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _show(form: Any, exc: service.TwoFactorError) -> None:
+def _show(form: Any, exc: changes.TwoFactorError) -> None:
     """A rule's message beside its field, or at the top of the page."""
     if exc.field and hasattr(form, exc.field):
         getattr(form, exc.field).errors = [exc.message]
@@ -106,22 +106,22 @@ def _next() -> str | None:
 # --- account security ------------------------------------------------------------
 
 
-def _security_page(status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
+def _security_page(http_status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
     user = _user()
     s = db.session()
-    credentials = service.keys(s, user)
+    credentials = keys.registered(s, user)
     return (
         render_template(
             "twofactor/security.html",
             keys=credentials,
-            methods=service.methods(s, user),
-            codes_low=service.recovery_codes_low(s, user),
+            methods=status.methods(s, user),
+            codes_low=recovery.recovery_codes_low(s, user),
             resend_form=ResendVerificationForm(),
             remove_forms=forms.get("remove_forms")
             or {key.id: PasswordConfirmForm(prefix=f"key{key.id}") for key in credentials},
             totp_remove_form=forms.get("totp_remove_form") or PasswordConfirmForm(prefix="totp"),
         ),
-        status,
+        http_status,
     )
 
 
@@ -138,8 +138,8 @@ def security():  # type: ignore[no-untyped-def]
 def register_options():  # type: ignore[no-untyped-def]
     user = _user()
     try:
-        options, challenge = service.registration_options(db.session(), user)
-    except service.TwoFactorError as exc:
+        options, challenge = keys.registration_options(db.session(), user)
+    except changes.TwoFactorError as exc:
         return _json_error(exc.message, 403)
     challenges.store(challenges.REGISTER, challenge, user.id)
     return Response(options, mimetype="application/json")
@@ -156,19 +156,19 @@ def register_key():  # type: ignore[no-untyped-def]
     s = db.session()
     # Check the name first: a bad name keeps the challenge for another try.
     try:
-        service.require_verified_email(user)
-        service.check_label(s, user, body.get("label"))
-    except service.TwoFactorError as exc:
+        changes.require_verified_email(user)
+        keys.check_label(s, user, body.get("label"))
+    except changes.TwoFactorError as exc:
         return _json_error(exc.message, field=exc.field)
-    first = not service.has_2fa(user)
+    had_2fa = status.has_2fa(user)
     try:
         challenge = challenges.take(s, challenges.REGISTER, user.id)
-        key = service.add_key(s, user, body.get("label"), body.get("credential"), challenge)
-    except service.TwoFactorError as exc:
+        key = keys.add_key(s, user, body.get("label"), body.get("credential"), challenge)
+    except changes.TwoFactorError as exc:
         return _json_error(exc.message, field=exc.field)
     flash(f'Your security key "{key.label}" is registered.', "success")
     target = url_for("twofactor.security")
-    if first and not service.has_recovery_codes(s, user):
+    if recovery.due_after_adding(s, user, had_2fa_before=had_2fa):
         target = url_for("twofactor.recovery_codes")
     # Pages that embed the key box (a setup walkthrough) say where to go next.
     nxt = body.get("next")
@@ -183,14 +183,15 @@ def remove_key(key_id: int):  # type: ignore[no-untyped-def]
     form = PasswordConfirmForm(prefix=f"key{key_id}")
     if form.validate_on_submit():
         try:
-            key = service.remove_key(db.session(), _user(), key_id, form.password.data)
-        except service.TwoFactorError as exc:
+            key = keys.remove_key(db.session(), _user(), key_id, form.password.data)
+        except changes.TwoFactorError as exc:
             _show(form, exc)
         else:
             flash(f'The security key "{key.label}" is removed.', "success")
             return redirect(url_for("twofactor.security"))
     forms = {
-        k.id: PasswordConfirmForm(prefix=f"key{k.id}") for k in service.keys(db.session(), _user())
+        k.id: PasswordConfirmForm(prefix=f"key{k.id}")
+        for k in keys.registered(db.session(), _user())
     }
     forms[key_id] = form
     return _security_page(400, remove_forms=forms)
@@ -202,32 +203,32 @@ def remove_key(key_id: int):  # type: ignore[no-untyped-def]
 def totp_setup():  # type: ignore[no-untyped-def]
     user = _user()
     back = _next()
-    if user.totp_secret:
+    if status.has_totp(user):
         flash("An authenticator app is already set up.", "info")
         return redirect(back or url_for("twofactor.security"))
     if not user.email_verified:
         return redirect(back or url_for("twofactor.security"))
     secret = session.get(TOTP_PENDING)
     if not isinstance(secret, str):
-        secret = service.new_totp_secret(user)
+        secret = totp.new_totp_secret(user)
         session[TOTP_PENDING] = secret
     form = TotpConfirmForm()
-    status = 200
+    http_status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            first = not service.has_2fa(user)
+            had_2fa = status.has_2fa(user)
             try:
-                service.enable_totp(db.session(), user, secret, form.code.data)
-            except service.TwoFactorError as exc:
+                totp.enable_totp(db.session(), user, secret, form.code.data)
+            except changes.TwoFactorError as exc:
                 form.code.errors = [exc.message]
             else:
                 session.pop(TOTP_PENDING, None)
                 flash("Your authenticator app is set up.", "success")
-                if first and not service.has_recovery_codes(db.session(), user):
+                if recovery.due_after_adding(db.session(), user, had_2fa_before=had_2fa):
                     return redirect(url_for("twofactor.recovery_codes", next=back))
                 return redirect(back or url_for("twofactor.security"))
-        status = 400
-    uri = totp.provisioning_uri(secret, user.username, service.totp_issuer())
+        http_status = 400
+    uri = totp.provisioning_uri(secret, user.username, totp.totp_issuer())
     return (
         render_template(
             "twofactor/totp_setup.html",
@@ -236,7 +237,7 @@ def totp_setup():  # type: ignore[no-untyped-def]
             secret=totp.grouped(secret),
             back=back,
         ),
-        status,
+        http_status,
     )
 
 
@@ -247,8 +248,8 @@ def totp_remove():  # type: ignore[no-untyped-def]
     form = PasswordConfirmForm(prefix="totp")
     if form.validate_on_submit():
         try:
-            service.remove_totp(db.session(), _user(), form.password.data)
-        except service.TwoFactorError as exc:
+            totp.remove_totp(db.session(), _user(), form.password.data)
+        except changes.TwoFactorError as exc:
             _show(form, exc)
         else:
             flash("The authenticator app is removed from your account.", "success")
@@ -264,8 +265,8 @@ def recovery_codes():  # type: ignore[no-untyped-def]
     s = db.session()
     form = RecoveryGenerateForm()
     back = _next()
-    existing = service.recovery_codes_left(s, user) > 0
-    status = 200
+    existing = recovery.password_needed(s, user)
+    http_status = 200
     if request.method == "POST":
         valid = form.validate_on_submit()
         if not valid and not existing and set(form.errors) == {"password"}:
@@ -275,32 +276,23 @@ def recovery_codes():  # type: ignore[no-untyped-def]
             valid = True
         if valid:
             try:
-                if existing:
-                    service.check_password(user, form.password.data or "")
-                codes = service.generate_recovery_codes(s, user)
-            except service.TwoFactorError as exc:
-                if exc.field == "password":
-                    form.password.errors = [
-                        "Enter your password to replace your recovery codes."
-                        if not form.password.data
-                        else exc.message
-                    ]
-                else:
-                    flash(exc.message, "error")
+                codes = recovery.new_set(s, user, form.password.data)
+            except changes.TwoFactorError as exc:
+                _show(form, exc)
             else:
                 return render_template("twofactor/recovery_codes_new.html", codes=codes, back=back)
-        status = 400
+        http_status = 400
     return (
         render_template(
             "twofactor/recovery_codes.html",
             form=form,
-            left=service.recovery_codes_left(s, user),
-            low=service.recovery_codes_low(s, user),
+            left=status.recovery_codes_left(s, user),
+            low=recovery.recovery_codes_low(s, user),
             existing=existing,
-            enabled=service.has_2fa(user),
+            enabled=status.has_2fa(user),
             back=back,
         ),
-        status,
+        http_status,
     )
 
 
@@ -329,20 +321,20 @@ def _finish(pending: signin.Pending, method: str):  # type: ignore[no-untyped-de
     return pending.next_url
 
 
-def _challenge_page(pending: signin.Pending, status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
+def _challenge_page(pending: signin.Pending, http_status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
     s = db.session()
     return (
         render_template(
             "twofactor/challenge.html",
             user=pending.user,
-            has_keys=service.key_count(s, pending.user) > 0,
-            has_totp=bool(pending.user.totp_secret),
-            has_recovery=service.has_recovery_codes(s, pending.user),
+            has_keys=status.key_count(s, pending.user) > 0,
+            has_totp=status.has_totp(pending.user),
+            has_recovery=status.has_recovery_codes(s, pending.user),
             totp_form=forms.get("totp_form") or SignInTotpForm(),
             recovery_form=forms.get("recovery_form") or SignInRecoveryForm(),
             show_recovery=forms.get("show_recovery", False),
         ),
-        status,
+        http_status,
     )
 
 
@@ -374,8 +366,8 @@ def signin_options():  # type: ignore[no-untyped-def]
     if pending is None:
         return _json_expired()
     try:
-        options, challenge = service.authentication_options(db.session(), pending.user)
-    except service.TwoFactorError as exc:
+        options, challenge = keys.authentication_options(db.session(), pending.user)
+    except changes.TwoFactorError as exc:
         return _json_error(exc.message)
     challenges.store(challenges.SIGN_IN, challenge, pending.user.id)
     return Response(options, mimetype="application/json")
@@ -394,8 +386,8 @@ def signin_webauthn():  # type: ignore[no-untyped-def]
     s = db.session()
     try:
         challenge = challenges.take(s, challenges.SIGN_IN, pending.user.id)
-        service.verify_key_signin(s, pending.user, body.get("credential"), challenge)
-    except service.TwoFactorError as exc:
+        keys.verify_key_signin(s, pending.user, body.get("credential"), challenge)
+    except changes.TwoFactorError as exc:
         return _json_error(exc.message)
     return jsonify({"ok": True, "redirect": _finish(pending, "webauthn")})
 
@@ -409,7 +401,7 @@ def signin_totp():  # type: ignore[no-untyped-def]
         return _expired_redirect()
     form = SignInTotpForm()
     if form.validate_on_submit():
-        if service.verify_totp(db.session(), pending.user, form.code.data):
+        if totp.verify_totp(db.session(), pending.user, form.code.data):
             return redirect(_finish(pending, "totp"))
         form.code.errors = [
             "That code is not right, or it was already used. Wait for the next code and try again."
@@ -426,16 +418,16 @@ def signin_recovery():  # type: ignore[no-untyped-def]
         return _expired_redirect()
     form = SignInRecoveryForm()
     if form.validate_on_submit():
-        if service.use_recovery_code(db.session(), pending.user, form.recovery_code.data):
+        if recovery.use_recovery_code(db.session(), pending.user, form.recovery_code.data):
             user = pending.user
             target = _finish(pending, "recovery_code")
-            left = service.recovery_codes_left(db.session(), user)
+            left = status.recovery_codes_left(db.session(), user)
             flash(
                 f"You used a recovery code; {left} left. If you lost your key or phone, "
                 "remove it and add a new one now.",
                 "warning",
             )
-            low = left <= current_app.config["RECOVERY_CODES_LOW"]
+            low = recovery.recovery_codes_low(db.session(), user)
             return redirect(url_for("twofactor.security") if low else target)
         form.recovery_code.errors = ["That recovery code is not right, or it was already used."]
     return _challenge_page(pending, 400, recovery_form=form, show_recovery=True)

@@ -175,10 +175,10 @@ def test_admin_pages(page, live_server):  # type: ignore[no-untyped-def]
     with app.app_context():  # a claim, so the claims page has rows
         from giveaway import clock, db
         from giveaway.accounts.models import User
-        from giveaway.claims import service
+        from giveaway.claims import claim
 
         session = db.session()
-        service.claim(session, session.get(User, maria.id), clock.now())
+        claim.claim(session, session.get(User, maria.id), clock.now())
         session.commit()
     problems: list[str] = []
     sign_in(page, "root", ADMIN_TOTP_SECRET)

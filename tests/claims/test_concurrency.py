@@ -25,7 +25,8 @@ from werkzeug.serving import make_server
 
 from giveaway import clock, db, mail
 from giveaway.accounts.models import User
-from giveaway.claims import expiry, service
+from giveaway.claims import claim as claiming
+from giveaway.claims import expiry
 from giveaway.claims.models import PromoCode
 from tests.claims.factories import make_batch, make_maintainers
 from tests.conftest import TEST_PASSWORD, make_pg_app, make_sqlite_app
@@ -63,7 +64,7 @@ def _run_herd(app, maker, user_ids, *, extra=None):  # type: ignore[no-untyped-d
             try:
                 user = session.get(User, uid)
                 barrier.wait()
-                result = service.claim(session, user, clock.now())
+                result = claiming.claim(session, user, clock.now())
                 session.commit()
                 mail.discard_queue()
                 return uid, result.status, result.code.code if result.code else None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from giveaway import clock, db, mail
 from giveaway.accounts.models import User
-from giveaway.claims import service
+from giveaway.claims import claim
 from giveaway.claims.models import PromoCode, mask, mask_sql
 from giveaway.events import service as events
 from giveaway.events.models import Event
@@ -60,7 +60,7 @@ def test_event_and_claim_are_rolled_back_together(pg_app):  # type: ignore[no-un
     maria = make_maintainer(pg_app)
     with pg_app.app_context():
         session = db.session()
-        result = service.claim(session, session.get(User, maria.id), clock.now())
+        result = claim.claim(session, session.get(User, maria.id), clock.now())
         assert result.status == "claimed" and result.code is not None
         assert result.code.code == "ROLLED-BACK-1" and result.code.claimed_by_id == maria.id
         db.rollback()
@@ -74,12 +74,12 @@ def test_the_code_shown_is_the_row_written(any_app):  # type: ignore[no-untyped-
     maria = make_maintainer(any_app)
     with any_app.app_context():
         session = db.session()
-        result = service.claim(session, session.get(User, maria.id), clock.now())
+        result = claim.claim(session, session.get(User, maria.id), clock.now())
         db.commit()
         stored = session.scalars(sa.select(PromoCode)).one()
-        assert result.code == service.ClaimedCode.of(stored)
+        assert result.code == claim.ClaimedCode.of(stored)
         assert result.code.claimed_by_id == maria.id and result.code.masked == stored.masked
-        again = service.claim(session, session.get(User, maria.id), clock.now())
+        again = claim.claim(session, session.get(User, maria.id), clock.now())
         assert again.status == "already" and again.code == result.code
 
 
@@ -103,7 +103,7 @@ def _race_yourself(app, user_id: int, before_claim):  # type: ignore[no-untyped-
     out: dict[str, object] = {}
     with app.app_context():
         first = maker()
-        won = service.claim(first, first.get(User, user_id), clock.now())
+        won = claim.claim(first, first.get(User, user_id), clock.now())
         assert won.status == "claimed" and won.code is not None
         second = maker()
         pid = second.scalar(sa.text("SELECT pg_backend_pid()"))
@@ -112,7 +112,7 @@ def _race_yourself(app, user_id: int, before_claim):  # type: ignore[no-untyped-
 
         def run() -> None:
             with app.app_context():
-                out["result"] = service.claim(second, user, clock.now())
+                out["result"] = claim.claim(second, user, clock.now())
 
         thread = threading.Thread(target=run)
         thread.start()
@@ -177,5 +177,5 @@ def test_other_integrity_errors_are_not_taken_for_a_race(pg_app):  # type: ignor
         ghost = User(id=user.id + 1000, username="ghost", email="g@example.org")
         # A claimant that does not exist: the foreign key refuses it.
         with pytest.raises(sa.exc.IntegrityError, match="foreign key"):
-            service.claim(session, ghost, clock.now())
+            claim.claim(session, ghost, clock.now())
         db.rollback()

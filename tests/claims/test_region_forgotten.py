@@ -19,7 +19,7 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from giveaway.claims import service
+from giveaway.claims import claim
 from giveaway.models import Base
 from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import TEST_PASSWORD, Outbox
@@ -116,7 +116,7 @@ def test_region_is_never_kept(app, server, caplog, monkeypatch, path):  # type: 
         def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
             raise RuntimeError("the claim service failed")
 
-        monkeypatch.setattr(service, "claim", broken)
+        monkeypatch.setattr(claim, "claim", broken)
     response = s.post(f"{server}/giveaway/claim", data=data, allow_redirects=False)
     expected = {"eligible": 303, "not_eligible": 200, "form_error": 400, "server_error": 500}
     assert response.status_code == expected[path], response.text[:500]

@@ -48,7 +48,7 @@ def _kill_inside(monkeypatch, module, name: str) -> list[int]:  # type: ignore[n
 
 
 def test_connection_killed_while_the_claim_holds_the_row(pg_app, monkeypatch, caplog):
-    from giveaway.claims import service
+    from giveaway.claims import claim as claiming
 
     make_maintainer(pg_app, "maria")
     make_batch(pg_app, count=3)
@@ -56,7 +56,7 @@ def test_connection_killed_while_the_claim_holds_the_row(pg_app, monkeypatch, ca
     login(client, "maria")
     # After the claim statement took a code (its row locked, its event written),
     # before the commit.
-    killed = _kill_inside(monkeypatch, service, "send_receipt")
+    killed = _kill_inside(monkeypatch, claiming, "send_receipt")
     with caplog.at_level(logging.ERROR):
         response = claim(client)
     assert killed

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from giveaway import clock, db, mail
 from giveaway.accounts.models import User
-from giveaway.claims import service
+from giveaway.claims import claim
 from giveaway.mail.models import OutboxMessage
 from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import outbox_for
@@ -30,7 +30,7 @@ def test_a_lost_receipt_is_queued_again_once(any_app):
     maria = make_maintainer(any_app, "maria")
     with any_app.app_context():
         session = db.session()
-        result = service.claim(session, session.get(User, maria.id), clock.now())
+        result = claim.claim(session, session.get(User, maria.id), clock.now())
         session.commit()
         mail.discard_queue()  # the process stopped here: the receipt never got written
         code = result.code.code  # type: ignore[union-attr]

@@ -344,10 +344,10 @@ def test_html_in_names_and_labels_is_escaped_everywhere(wapp):
     with app.app_context():  # a claim from the hostile batch, for the claims page
         from giveaway import clock
         from giveaway.accounts.models import User
-        from giveaway.claims import service
+        from giveaway.claims import claim
 
         session = db.session()
-        service.claim(session, session.get(User, user.id), clock.now())
+        claim.claim(session, session.get(User, user.id), clock.now())
         session.commit()
     maria, _ = add_key(app, "maria", XSS[:60])
     # The project's critical mail, the key mail: rendered with the hostile text.

@@ -9,7 +9,7 @@ import pytest
 
 from giveaway import db
 from giveaway.accounts.models import User
-from giveaway.twofactor import service, totp
+from giveaway.twofactor import challenges, changes, keys, recovery, status, totp
 from tests.conftest import make_user
 
 NOW = datetime(2026, 3, 2, 12, 0, 15, tzinfo=UTC)
@@ -25,12 +25,12 @@ def test_challenge_is_consumed_once(ready):
     app, _ = ready
     with app.test_request_context():
         s = db.session()
-        assert service.consume_challenge(s, b"c" * 32) is True
-        assert service.consume_challenge(s, b"c" * 32) is False
-        assert service.consume_challenge(s, b"d" * 32) is True
+        assert challenges.consume_challenge(s, b"c" * 32) is True
+        assert challenges.consume_challenge(s, b"c" * 32) is False
+        assert challenges.consume_challenge(s, b"d" * 32) is True
         db.commit()
     with app.test_request_context():
-        assert service.consume_challenge(db.session(), b"c" * 32) is False
+        assert challenges.consume_challenge(db.session(), b"c" * 32) is False
 
 
 def test_totp_step_and_recovery_codes_are_single_use(ready):
@@ -39,20 +39,20 @@ def test_totp_step_and_recovery_codes_are_single_use(ready):
     with app.test_request_context():
         s = db.session()
         user = s.get(User, alice.id)
-        service.enable_totp(s, user, secret, pyotp.TOTP(secret).at(NOW))
-        codes = service.generate_recovery_codes(s, user)
+        totp.enable_totp(s, user, secret, pyotp.TOTP(secret).at(NOW))
+        codes = recovery.generate_recovery_codes(s, user)
         db.commit()
     with app.test_request_context():
         s = db.session()
         user = s.get(User, alice.id)
         later = pyotp.TOTP(secret).at(NOW.timestamp() + 30)
-        assert service.verify_totp(s, user, later) is True
-        assert service.verify_totp(s, user, later) is False
-        assert service.use_recovery_code(s, user, codes[0]) is True
-        assert service.use_recovery_code(s, user, codes[0]) is False
-        assert service.recovery_codes_left(s, user) == 9
+        assert totp.verify_totp(s, user, later) is True
+        assert totp.verify_totp(s, user, later) is False
+        assert recovery.use_recovery_code(s, user, codes[0]) is True
+        assert recovery.use_recovery_code(s, user, codes[0]) is False
+        assert status.recovery_codes_left(s, user) == 9
         db.commit()
-        methods = service.methods(s, user)
+        methods = status.methods(s, user)
         assert methods.names == ["totp", "recovery_codes"]
         assert user.first_2fa_enabled_at == NOW
 
@@ -68,25 +68,25 @@ def test_key_sign_in_and_counter_regression(ready):
     with app.test_request_context():
         s = db.session()
         user = s.get(User, alice.id)
-        options, challenge = service.registration_options(s, user)
-        service.add_key(s, user, "Key", auth.create(json.loads(options)), challenge)
+        options, challenge = keys.registration_options(s, user)
+        keys.add_key(s, user, "Key", auth.create(json.loads(options)), challenge)
         db.commit()
     for expected_ok, count in ((True, None), (True, None), (False, 1)):
         with app.test_request_context():
             s = db.session()
             user = s.get(User, alice.id)
-            options, challenge = service.authentication_options(s, user)
+            options, challenge = keys.authentication_options(s, user)
             answer = auth.get(json.loads(options), sign_count=count)
             if expected_ok:
-                key = service.verify_key_signin(s, user, answer, challenge)
+                key = keys.verify_key_signin(s, user, answer, challenge)
                 assert key.last_used_at == NOW
             else:
-                with pytest.raises(service.TwoFactorError, match="backwards"):
-                    service.verify_key_signin(s, user, answer, challenge)
+                with pytest.raises(changes.TwoFactorError, match="backwards"):
+                    keys.verify_key_signin(s, user, answer, challenge)
             db.commit()
     with app.test_request_context():
         s = db.session()
         user = s.get(User, alice.id)
-        [key] = service.keys(s, user)
+        [key] = keys.registered(s, user)
         assert key.sign_count == 2
-        assert service.has_signed_in_with_key(s, user)
+        assert keys.has_signed_in_with_key(s, user)

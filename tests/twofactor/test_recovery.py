@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from giveaway import db
-from giveaway.twofactor import service
+from giveaway.twofactor import keys, status
 from giveaway.twofactor.models import RecoveryCode
 from tests.twofactor.conftest import events_of, reload_user
 
@@ -119,14 +119,14 @@ def test_warning_when_few_codes_remain(app, flow, alice_with_key):
     page = flow.client.get("/account/security").get_data(as_text=True)
     assert "You have used all your recovery codes" in page
     with app.app_context():
-        assert not service.has_recovery_codes(db.session(), reload_user(app, "alice"))
+        assert not status.has_recovery_codes(db.session(), reload_user(app, "alice"))
 
 
 def test_removing_the_last_method_drops_the_codes(app, flow, alice_with_key):
     create_codes(flow)
     user = reload_user(app, "alice")
     with app.app_context():
-        [key] = service.keys(db.session(), user)
+        [key] = keys.registered(db.session(), user)
         key_id = key.id
     token = flow.token("/account/security")
     flow.client.post(
@@ -134,5 +134,5 @@ def test_removing_the_last_method_drops_the_codes(app, flow, alice_with_key):
         data={"csrf_token": token, f"key{key_id}-password": "a-long-test-passphrase"},
     )
     with app.app_context():
-        assert service.recovery_codes_left(db.session(), user) == 0
+        assert status.recovery_codes_left(db.session(), user) == 0
     assert reload_user(app, "alice").first_2fa_enabled_at is not None

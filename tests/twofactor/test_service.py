@@ -8,7 +8,7 @@ import pyotp
 
 from giveaway import db
 from giveaway.accounts.models import User
-from giveaway.twofactor import service, totp
+from giveaway.twofactor import keys, recovery, reset, status, totp
 from tests.conftest import make_user
 from tests.twofactor.conftest import events_of, reload_user
 
@@ -16,14 +16,14 @@ from tests.twofactor.conftest import events_of, reload_user
 def test_questions_on_a_user_without_2fa(app, alice):
     with app.app_context():
         user = db.session().get(User, alice.id)
-        assert service.has_2fa(user) is False
-        found = service.methods(db.session(), user)
+        assert status.has_2fa(user) is False
+        found = status.methods(db.session(), user)
         assert not found
         assert found.names == []
         assert found.first_enabled_at is None
-        assert service.key_count(db.session(), user) == 0
-        assert service.has_recovery_codes(db.session(), user) is False
-        assert service.has_signed_in_with_key(db.session(), user) is False
+        assert status.key_count(db.session(), user) == 0
+        assert status.has_recovery_codes(db.session(), user) is False
+        assert keys.has_signed_in_with_key(db.session(), user) is False
 
 
 def test_methods_and_reset(app, flow, alice, authenticator, outbox):
@@ -34,19 +34,19 @@ def test_methods_and_reset(app, flow, alice, authenticator, outbox):
         s = db.session()
         user = s.get(User, alice.id)
         user.totp_secret = totp.new_secret()
-        service.generate_recovery_codes(s, user)
+        recovery.generate_recovery_codes(s, user)
         db.commit()
-        found = service.methods(s, user)
+        found = status.methods(s, user)
         assert found.enabled and found.names == ["webauthn", "totp", "recovery_codes"]
         assert found.security_keys == 1 and found.recovery_codes_left == 10
         first = user.first_2fa_enabled_at
         version = user.session_version
 
-        removed = service.reset_2fa(s, user, s.get(User, admin.id))
+        removed = reset.reset_2fa(s, user, s.get(User, admin.id))
         db.commit()
         assert removed.security_keys == 1 and removed.totp
-        assert not service.has_2fa(user)
-        assert service.methods(s, user).names == []
+        assert not status.has_2fa(user)
+        assert status.methods(s, user).names == []
         assert user.first_2fa_enabled_at == first is not None
         assert user.session_version == version + 1
     [event] = events_of(app, "2fa:reset")

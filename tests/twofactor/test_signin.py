@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from giveaway import clock, db
-from giveaway.twofactor import service
+from giveaway.twofactor import keys
 from tests.conftest import csrf_token, make_user
 from tests.twofactor.authenticator import SoftwareAuthenticator
 from tests.twofactor.conftest import ORIGIN, events_of, reload_user
@@ -225,8 +225,8 @@ def test_password_reset_link_does_not_skip_the_second_factor(app, flow, alice_wi
 def test_has_signed_in_with_key(app, flow, alice_with_key):
     user = reload_user(app, "alice")
     with app.app_context():
-        assert not service.has_signed_in_with_key(db.session(), user)
+        assert not keys.has_signed_in_with_key(db.session(), user)
     flow.password("alice")
     flow.signin_with_key(alice_with_key)
     with app.app_context():
-        assert service.has_signed_in_with_key(db.session(), user)
+        assert keys.has_signed_in_with_key(db.session(), user)

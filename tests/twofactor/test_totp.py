@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 
-from giveaway.twofactor import service
+from giveaway.twofactor import status
 from tests.conftest import make_user
 from tests.twofactor.conftest import events_of, reload_user
 
@@ -179,7 +179,7 @@ def test_removing_totp_needs_the_password_and_keeps_first_enabled(
     assert events_of(app, "2fa:totp_removed")
     assert any("was removed" in m["Subject"] for m in outbox.to("alice@example.org"))
     with app.app_context():
-        assert not service.has_2fa(user)
+        assert not status.has_2fa(user)
     # Signing in asks for the password only again.
     flow.logout()
     assert flow.password("alice").headers["Location"] == "/account/"

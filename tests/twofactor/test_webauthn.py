@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from giveaway import db
-from giveaway.twofactor import service
+from giveaway.twofactor import keys, status
 from tests.conftest import make_user
 from tests.twofactor.authenticator import InvalidStateError, SoftwareAuthenticator, b64u
 from tests.twofactor.conftest import ORIGIN, events_of, reload_user
@@ -28,12 +28,12 @@ def test_register_two_keys_and_sign_in_with_each(app, flow, alice, outbox):
     assert user.first_2fa_enabled_at is not None
     assert user.webauthn_user_handle and len(user.webauthn_user_handle) == 32
     with app.app_context():
-        keys = service.keys(db.session(), user)
-        assert [k.label for k in keys] == ["USB-A key", "USB-C key"]
-        assert keys[0].transports == ["usb"]
-        assert keys[0].aaguid == "00000000-0000-0000-0000-000000000000"
-        assert keys[0].backup_eligible is False and keys[0].backup_state is False
-        assert not service.has_signed_in_with_key(db.session(), user)
+        stored = keys.registered(db.session(), user)
+        assert [k.label for k in stored] == ["USB-A key", "USB-C key"]
+        assert stored[0].transports == ["usb"]
+        assert stored[0].aaguid == "00000000-0000-0000-0000-000000000000"
+        assert stored[0].backup_eligible is False and stored[0].backup_state is False
+        assert not keys.has_signed_in_with_key(db.session(), user)
     assert len(events_of(app, "2fa:key_added")) == 2
     subjects = [m["Subject"] for m in outbox.to("alice@example.org")]
     assert sum("was added" in s for s in subjects) == 2
@@ -49,8 +49,8 @@ def test_register_two_keys_and_sign_in_with_each(app, flow, alice, outbox):
         assert response.get_json()["redirect"] == "/account/"
         assert flow.signed_in_as() == "alice"
     with app.app_context():
-        assert service.has_signed_in_with_key(db.session(), user)
-        assert all(k.last_used_at for k in service.keys(db.session(), user))
+        assert keys.has_signed_in_with_key(db.session(), user)
+        assert all(k.last_used_at for k in keys.registered(db.session(), user))
 
 
 def test_user_handle_is_random_not_the_username(app, flow, alice, authenticator):
@@ -83,7 +83,7 @@ def test_label_rules(app, flow, alice, authenticator, label, message):
     assert message in response.get_json()["error"]
     assert response.get_json()["field"] == "label"
     with app.app_context():
-        assert service.key_count(db.session(), reload_user(app, "alice")) == 0
+        assert status.key_count(db.session(), reload_user(app, "alice")) == 0
 
 
 def test_label_unique_per_user_but_not_across_users(app, flow, alice, authenticator):
@@ -211,7 +211,7 @@ def test_removing_a_key_needs_the_password(app, flow, alice, authenticator, outb
     flow.register_key(authenticator, "Only key")
     user = reload_user(app, "alice")
     with app.app_context():
-        [key] = service.keys(db.session(), user)
+        [key] = keys.registered(db.session(), user)
         key_id = key.id
     path = f"/account/security/webauthn/{key_id}/remove"
     token = flow.token("/account/security")
@@ -221,15 +221,15 @@ def test_removing_a_key_needs_the_password(app, flow, alice, authenticator, outb
     assert response.status_code == 400
     assert "Your password is not correct" in response.get_data(as_text=True)
     with app.app_context():
-        assert service.key_count(db.session(), user) == 1
+        assert status.key_count(db.session(), user) == 1
 
     response = flow.client.post(
         path, data={"csrf_token": token, f"key{key_id}-password": "a-long-test-passphrase"}
     )
     assert response.status_code == 302
     with app.app_context():
-        assert service.key_count(db.session(), user) == 0
-        assert not service.has_2fa(reload_user(app, "alice"))
+        assert status.key_count(db.session(), user) == 0
+        assert not status.has_2fa(reload_user(app, "alice"))
     # Enabled once: remembered forever.
     assert reload_user(app, "alice").first_2fa_enabled_at is not None
     assert len(events_of(app, "2fa:key_removed")) == 1
@@ -240,7 +240,7 @@ def test_cannot_remove_another_users_key(app, flow, alice, authenticator):
     flow.password("alice")
     flow.register_key(authenticator, "Alice's key")
     with app.app_context():
-        [key] = service.keys(db.session(), reload_user(app, "alice"))
+        [key] = keys.registered(db.session(), reload_user(app, "alice"))
         key_id = key.id
     make_user(app, "mallory")
     flow.logout()
@@ -253,7 +253,7 @@ def test_cannot_remove_another_users_key(app, flow, alice, authenticator):
     assert response.status_code == 400
     assert "no such security key" in response.get_data(as_text=True)
     with app.app_context():
-        assert service.key_count(db.session(), reload_user(app, "alice")) == 1
+        assert status.key_count(db.session(), reload_user(app, "alice")) == 1
 
 
 def test_embedding_pages_choose_where_to_go_next(app, flow, alice, authenticator):

@@ -1,4 +1,4 @@
-"""The claim service on each database: one code each, earliest expiry first, never a dead code."""
+"""The claim on each database: one code each, earliest expiry first, never a dead code."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from giveaway import clock, db
 from giveaway.accounts.models import User
-from giveaway.claims import service
+from giveaway.claims import claim
 from giveaway.claims.models import PromoCode, mask
 from giveaway.events.models import Event
 from tests.claims.factories import make_batch, make_maintainer
@@ -19,7 +19,7 @@ def _claim(app, user_id):  # type: ignore[no-untyped-def]
     with app.app_context():
         session = db.session()
         user = session.get(User, user_id)
-        result = service.claim(session, user, clock.now())
+        result = claim.claim(session, user, clock.now())
         db.commit()
         return result.status, (result.code.code if result.code else None)
 
@@ -32,7 +32,7 @@ def test_claim_gives_one_code_and_the_same_one_again(any_app):
     for _ in range(3):
         assert _claim(any_app, user.id) == ("already", code)
     with any_app.app_context():
-        assert service.claimed_code(db.session(), user).code == code
+        assert claim.claimed_code(db.session(), user).code == code
         events = db.session().scalars(select(Event).where(Event.kind == "claim:claimed")).all()
         assert len(events) == 1
         assert events[0].detail["code"] == mask(code) != code

@@ -86,16 +86,6 @@ def claimed_code_of(session: Session, user_id: int) -> PromoCode | None:
     return session.scalars(select(PromoCode).where(PromoCode.claimed_by_id == user_id)).first()
 
 
-def available_filter(now: datetime) -> tuple:  # type: ignore[type-arg]
-    """Usable and free at `now`, whether or not the expiry job has run."""
-    return (
-        PromoCode.claimed_by_id.is_(None),
-        PromoCode.voided_at.is_(None),
-        PromoCode.expired_at.is_(None),
-        PromoCode.expires_at > now,
-    )
-
-
 def claim_statement(dialect: str):  # type: ignore[no-untyped-def]
     """The claim as one statement: take the earliest-expiring free code for a person.
 
@@ -131,7 +121,7 @@ def take_a_code(dialect: str):  # type: ignore[no-untyped-def]
     now = bindparam("claim_now", type_=UTCDateTime)
     pick = (
         select(PromoCode.id)
-        .where(*available_filter(now))  # type: ignore[arg-type]
+        .where(PromoCode.is_available(now))
         .order_by(PromoCode.expires_at, PromoCode.id)
         .limit(1)
     )
@@ -140,7 +130,7 @@ def take_a_code(dialect: str):  # type: ignore[no-untyped-def]
     mine = aliased(PromoCode)
     taken = update(PromoCode).where(
         PromoCode.id == pick.scalar_subquery(),
-        *available_filter(now),  # type: ignore[arg-type]
+        PromoCode.is_available(now),
         # With writers serialised (SQLite) a second claim by the same person sees
         # the first one here and takes nothing; on PostgreSQL the UNIQUE
         # constraint catches what this cannot see yet.
