@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from giveaway.accounts.models import User
 from giveaway.admin.models import AdoptionSnapshot
 from giveaway.claims import eligibility, lifecycle
+from giveaway.claims import pool as codes_pool
 from giveaway.claims.models import PromoBatch, PromoCode
 from giveaway.projects import maintainers
 from giveaway.twofactor import status
@@ -85,7 +86,7 @@ class BatchRow:
 
 def pool(session: Session, now: datetime) -> list[BatchRow]:
     """Per batch (earliest expiry first): codes available, claimed, expired, voided."""
-    counts = lifecycle.batch_counts(session, now)
+    counts = codes_pool.batch_counts(session, now)
     empty = lifecycle.empty_counts()
     rows = []
     for batch in session.scalars(select(PromoBatch).order_by(PromoBatch.expires_at, PromoBatch.id)):

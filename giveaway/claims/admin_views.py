@@ -36,7 +36,7 @@ def _batches_page(status=200, *, upload_form=None, void_form=None):  # type: ign
     batches = session.scalars(
         select(PromoBatch).order_by(PromoBatch.expires_at, PromoBatch.id)
     ).all()
-    counts = lifecycle.batch_counts(session, now)
+    counts = pool.batch_counts(session, now)
     empty = lifecycle.empty_counts()
     totals = {k: sum(counts.get(b.id, empty)[k] for b in batches) for k in empty}
     return (
@@ -139,8 +139,8 @@ def void_code():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _batches_page(400, void_form=form)
     try:
-        code = lifecycle.void(db.session(), form.code.data, form.reason.data, _admin(), clock.now())
-    except lifecycle.VoidRefused as refused:
+        code = pool.void(db.session(), form.code.data, form.reason.data, _admin(), clock.now())
+    except pool.VoidRefused as refused:
         form.code.errors = [refused.message]
         return _batches_page(409 if refused.conflict else 400, void_form=form)
     flash(f"Code {mask(code.code)} is voided.", "success")

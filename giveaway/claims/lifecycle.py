@@ -18,15 +18,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, String, and_, case, func, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, case, literal_column, or_
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
-from sqlalchemy.orm import Mapped, Session
-
-from giveaway.events import service as events
+from sqlalchemy.orm import Mapped
 
 if TYPE_CHECKING:
-    from giveaway.accounts.models import User
-    from giveaway.claims.models import PromoCode
+    pass
 
 # The states a code is counted in (one each): see CodeLifecycle.state.
 AVAILABLE = "available"
@@ -156,74 +153,5 @@ def left_pool_at(
     return min(m for m in (claimed_at, voided_at, expired_at, expires_at) if m is not None)
 
 
-# --- counts ------------------------------------------------------------------------
-
-
 def empty_counts() -> dict[str, int]:
     return dict.fromkeys(STATES, 0)
-
-
-def batch_counts(session: Session, now: datetime) -> dict[int, dict[str, int]]:
-    """Per batch: available, claimed, expired and voided codes at `now` (one query)."""
-    from giveaway.claims.models import PromoCode
-
-    # Grouped over a subquery: the state's bound `now` then appears once.
-    states = select(
-        PromoCode.batch_id.label("batch_id"), PromoCode.state(now).label("state")
-    ).subquery()
-    counts: dict[int, dict[str, int]] = {}
-    for batch_id, state, n in session.execute(
-        select(states.c.batch_id, states.c.state, func.count()).group_by(
-            states.c.batch_id, states.c.state
-        )
-    ):
-        counts.setdefault(batch_id, empty_counts())[state] = n
-    return counts
-
-
-# --- voiding -----------------------------------------------------------------------
-
-
-class VoidRefused(Exception):
-    """The code cannot be voided; `message` says why, `conflict` when a claim won a race."""
-
-    def __init__(self, message: str, *, conflict: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.conflict = conflict
-
-
-def void(session: Session, value: str, reason: str, actor: User | None, now: datetime) -> PromoCode:
-    """Take a free code out of the pool for good (it was leaked, say); raises VoidRefused.
-
-    A claimed code stays with its claimant. The UPDATE is conditional, so a
-    claim landing at the same moment wins and the void does not.
-    """
-    from giveaway.claims.models import PromoCode, mask
-
-    reason = reason.strip()
-    code = session.scalar(select(PromoCode).where(PromoCode.code == value.strip()))
-    if code is None:
-        raise VoidRefused("There is no such code.")
-    if code.is_voided:
-        raise VoidRefused("This code is already voided.")
-    if code.is_claimed:
-        raise VoidRefused("This code was claimed; a claimed code stays with its claimant.")
-    result = session.execute(
-        update(PromoCode)
-        .where(PromoCode.id == code.id, ~PromoCode.is_claimed, ~PromoCode.is_voided)
-        .values(voided_at=now, void_reason=reason)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        raise VoidRefused("This code was claimed a moment ago; it was not voided.", conflict=True)
-    events.record(
-        session,
-        "claim:code_voided",
-        None,
-        actor=actor,
-        code=mask(code.code),
-        batch_id=code.batch_id,
-        reason=reason,
-    )
-    return code

@@ -3,9 +3,10 @@
 The admin page and `giveaway load-codes` share `validate` (every problem, with
 its line number) and `add_batch` (one transaction; nothing is written unless
 every code is good). The admin page shows a preview first: `stage_upload`
-keeps the validated codes, `confirm_upload` adds them once confirmed. What
-happens to codes afterwards (claimed, voided, expired, and the counts of
-each) is in lifecycle.py.
+keeps the validated codes, `confirm_upload` adds them once confirmed.
+`batch_counts` counts each batch's codes by state and `void` takes a free code
+out of the pool; the states themselves (claimed, voided, expired, available)
+are defined once, in lifecycle.py.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from giveaway.accounts.models import User
+from giveaway.claims.lifecycle import empty_counts
 from giveaway.claims.models import PromoBatch, PromoCode, UploadPreview, mask
 from giveaway.events import service as events
 
@@ -324,3 +326,68 @@ def confirm_upload(
     session.delete(preview)
     session.flush()
     return Confirmation(details, report, batch)
+
+
+# --- counts, from the states in lifecycle.py -----------------------------------
+
+
+def batch_counts(session: Session, now: datetime) -> dict[int, dict[str, int]]:
+    """Per batch: available, claimed, expired and voided codes at `now` (one query)."""
+    # Grouped over a subquery: the state's bound `now` then appears once.
+    states = select(
+        PromoCode.batch_id.label("batch_id"), PromoCode.state(now).label("state")
+    ).subquery()
+    counts: dict[int, dict[str, int]] = {}
+    for batch_id, state, n in session.execute(
+        select(states.c.batch_id, states.c.state, func.count()).group_by(
+            states.c.batch_id, states.c.state
+        )
+    ):
+        counts.setdefault(batch_id, empty_counts())[state] = n
+    return counts
+
+
+# --- voiding -----------------------------------------------------------------------
+
+
+class VoidRefused(Exception):
+    """The code cannot be voided; `message` says why, `conflict` when a claim won a race."""
+
+    def __init__(self, message: str, *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.conflict = conflict
+
+
+def void(session: Session, value: str, reason: str, actor: User | None, now: datetime) -> PromoCode:
+    """Take a free code out of the pool for good (it was leaked, say); raises VoidRefused.
+
+    A claimed code stays with its claimant. The UPDATE is conditional, so a
+    claim landing at the same moment wins and the void does not.
+    """
+    reason = reason.strip()
+    code = session.scalar(select(PromoCode).where(PromoCode.code == value.strip()))
+    if code is None:
+        raise VoidRefused("There is no such code.")
+    if code.is_voided:
+        raise VoidRefused("This code is already voided.")
+    if code.is_claimed:
+        raise VoidRefused("This code was claimed; a claimed code stays with its claimant.")
+    result = session.execute(
+        update(PromoCode)
+        .where(PromoCode.id == code.id, ~PromoCode.is_claimed, ~PromoCode.is_voided)
+        .values(voided_at=now, void_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise VoidRefused("This code was claimed a moment ago; it was not voided.", conflict=True)
+    events.record(
+        session,
+        "claim:code_voided",
+        None,
+        actor=actor,
+        code=mask(code.code),
+        batch_id=code.batch_id,
+        reason=reason,
+    )
+    return code

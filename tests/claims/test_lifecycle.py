@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex
 
 from giveaway import db
-from giveaway.claims import lifecycle
+from giveaway.claims import lifecycle, pool
 from giveaway.claims.models import PromoBatch, PromoCode
 from tests.conftest import make_user
 
@@ -105,7 +105,7 @@ def test_every_code_is_counted_in_one_state_both_ways(any_app):  # type: ignore[
         expected: dict[int, Counter[str]] = {}
         for code, _ in rows:
             expected.setdefault(code.batch_id, Counter())[code.state(NOW)] += 1
-        counts = lifecycle.batch_counts(session, NOW)
+        counts = pool.batch_counts(session, NOW)
     assert counts == {
         batch_id: {state: per_state[state] for state in lifecycle.STATES}
         for batch_id, per_state in expected.items()
@@ -152,10 +152,10 @@ def test_void_refuses_claimed_unknown_and_voided_codes(any_app):  # type: ignore
             ("voided", "This code is already voided."),
             ("claimed", "This code was claimed; a claimed code stays with its claimant."),
         ]:
-            with pytest.raises(lifecycle.VoidRefused) as refused:
-                lifecycle.void(session, value, "leaked", None, NOW)
+            with pytest.raises(pool.VoidRefused) as refused:
+                pool.void(session, value, "leaked", None, NOW)
             assert refused.value.message == message and not refused.value.conflict
-        code = lifecycle.void(session, " fresh ", " leaked on a forum ", None, NOW)
+        code = pool.void(session, " fresh ", " leaked on a forum ", None, NOW)
         session.commit()
         session.refresh(code)
         assert code.is_voided and code.void_reason == "leaked on a forum"
