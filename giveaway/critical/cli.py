@@ -15,6 +15,9 @@ from giveaway.critical import importer, service
 from giveaway.critical.periods import parse_period
 from giveaway.events import service as events
 
+# A whole download may take this many times the wait allowed for one read.
+DEADLINE_FACTOR = 20
+
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_downloads_command)
@@ -46,9 +49,15 @@ class _Progress:
 @click.option(
     "--period", required=True, help="The month (2026-03) or day (2026-03-14) the counts cover."
 )
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Give up on a URL that is not downloaded within this many seconds "
+    f"(default: {DEADLINE_FACTOR} x DOWNLOADS_URL_TIMEOUT).",
+)
 @with_appcontext
 @db.transactional
-def import_downloads_command(source: str, period: str) -> None:
+def import_downloads_command(source: str, period: str, deadline: float | None) -> None:
     """Import download counts of one period from a CSV or JSON file or an http(s) URL.
 
     CSV: project,downloads (header optional). JSON: the rows format of the
@@ -62,8 +71,9 @@ def import_downloads_command(source: str, period: str) -> None:
     progress = _Progress()
     session = db.session()
     try:
+        timeout = float(current_app.config["DOWNLOADS_URL_TIMEOUT"])
         with importer.open_source(
-            source, timeout=float(current_app.config["DOWNLOADS_URL_TIMEOUT"])
+            source, timeout=timeout, deadline=deadline or DEADLINE_FACTOR * timeout
         ) as handle:
             result = importer.import_downloads(
                 session, handle, parsed, source=source, progress=progress
@@ -71,7 +81,8 @@ def import_downloads_command(source: str, period: str) -> None:
     except (importer.SourceError, importer.ImportFailed) as exc:
         progress.done()
         session.rollback()
-        fail(f"{source}: {exc}")
+        # A source's own message already names it.
+        fail(str(exc) if isinstance(exc, importer.SourceError) else f"{source}: {exc}")
         return
     progress.done()
     events.record(
