@@ -107,55 +107,69 @@ def _parse(lines: Iterable[str], report: ImportReport, *, full: bool) -> list[_R
     reader = csv.reader(lines)
     rows: list[_Row] = []
     seen: dict[tuple[str, str], int] = {}
+    try:
+        for record in reader:
+            _parse_record(reader.line_num, record, rows, seen, report, full=full)
+    except csv.Error as exc:
+        report.bad.add(reader.line_num, f"the file is not valid CSV: {exc}")
+    return rows
+
+
+def _parse_record(
+    line: int,
+    record: list[str],
+    rows: list[_Row],
+    seen: dict[tuple[str, str], int],
+    report: ImportReport,
+    *,
+    full: bool,
+) -> None:
     bad = report.bad
-    for record in reader:
-        line = reader.line_num
-        if not record or all(not cell.strip() for cell in record):
-            continue
-        cells = [cell.strip() for cell in record]
-        if [c.lower() for c in cells] == HEADER and not rows and not bad:
-            continue  # the header line
-        report.rows += 1
-        if len(cells) != 4:
-            bad.add(line, f"expected 4 columns (project,username,email,role), found {len(cells)}")
-            continue
-        project, username, email, role = cells
-        problems = []
-        if not project:
-            problems.append("the project name is empty")
-        elif not names.is_valid(project) or len(project) > 200:
-            problems.append(f"{project!r} is not a valid project name")
-        if project and not (username or email or role):
-            if problems:
-                bad.add(line, "; ".join(problems))
-            elif not full:
-                bad.add(
-                    line,
-                    "a row with only a project name says the project has no roles left, "
-                    "which only a full import (--full) may say",
-                )
-            else:
-                rows.append(_Row(line, project, "", "", None))
-            continue
-        if not accounts.USERNAME_RE.match(username):
-            problems.append(f"{username!r} is not a valid username")
-        try:
-            email = accounts.normalize_email(email)
-        except ValueError:
-            problems.append(f"{email!r} is not a valid email address")
-        role_name = ROLE_NAMES.get(role.lower())
-        if role_name is None:
-            problems.append(f"the role must be Owner or Maintainer, not {role!r}")
+    if not record or all(not cell.strip() for cell in record):
+        return
+    cells = [cell.strip() for cell in record]
+    if [c.lower() for c in cells] == HEADER and not rows and not bad:
+        return  # the header line
+    report.rows += 1
+    if len(cells) != 4:
+        bad.add(line, f"expected 4 columns (project,username,email,role), found {len(cells)}")
+        return
+    project, username, email, role = cells
+    problems = []
+    if not project:
+        problems.append("the project name is empty")
+    elif not names.is_valid(project) or len(project) > 200:
+        problems.append(f"{project!r} is not a valid project name")
+    if project and not (username or email or role):
         if problems:
             bad.add(line, "; ".join(problems))
-            continue
-        key = (names.normalize(project), username.lower())
-        if key in seen:
-            bad.add(line, f"{username} on {project} is already given on line {seen[key]}")
-            continue
-        seen[key] = line
-        rows.append(_Row(line, project, username, email, role_name))
-    return rows
+        elif not full:
+            bad.add(
+                line,
+                "a row with only a project name says the project has no roles left, "
+                "which only a full import (--full) may say",
+            )
+        else:
+            rows.append(_Row(line, project, "", "", None))
+        return
+    if not accounts.USERNAME_RE.match(username):
+        problems.append(f"{username!r} is not a valid username")
+    try:
+        email = accounts.normalize_email(email)
+    except ValueError:
+        problems.append(f"{email!r} is not a valid email address")
+    role_name = ROLE_NAMES.get(role.lower())
+    if role_name is None:
+        problems.append(f"the role must be Owner or Maintainer, not {role!r}")
+    if problems:
+        bad.add(line, "; ".join(problems))
+        return
+    key = (names.normalize(project), username.lower())
+    if key in seen:
+        bad.add(line, f"{username} on {project} is already given on line {seen[key]}")
+        return
+    seen[key] = line
+    rows.append(_Row(line, project, username, email, role_name))
 
 
 def _check_file(rows: list[_Row], report: ImportReport) -> None:
@@ -268,11 +282,7 @@ def import_roles(
     """
     report = ImportReport()
     lines = io.StringIO(text) if isinstance(text, str) else text
-    try:
-        rows = _parse(lines, report, full=full)
-    except csv.Error as exc:
-        report.bad.add(None, f"the file is not valid CSV: {exc}")
-        return report
+    rows = _parse(lines, report, full=full)
     _check_file(rows, report)
     if report.bad:
         return report

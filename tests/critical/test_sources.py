@@ -114,9 +114,7 @@ def test_a_server_that_never_answers_costs_the_read_timeout(app: Flask, silent_s
     assert table_sizes(app) == (0, 0, 0, 0)
 
 
-def test_a_trickling_server_is_given_up_on_at_the_deadline(
-    app: Flask, trickle_server: str
-) -> None:
+def test_a_trickling_server_is_given_up_on_at_the_deadline(app: Flask, trickle_server: str) -> None:
     app.config["DOWNLOADS_URL_TIMEOUT"] = 0.2
     # Default deadline: 20 x the read timeout, here 4 s. Before the fix this
     # waited until the server itself gave up (SERVER_LIFETIME).
