@@ -291,9 +291,9 @@ def import_roles(
     projects: dict[str, Project | None] = {}
     for row in rows:
         name = names.normalize(row.project)
-        if name in projects:
+        if name in projects and (projects[name] is not None or row.role is None):
             continue
-        project = session.scalar(select(Project).where(Project.name == name))
+        project = projects.get(name) or session.scalar(select(Project).where(Project.name == name))
         if project is None and row.role is not None:
             project = Project(name=name, display_name=row.project, created_at=now)
             session.add(project)

@@ -105,3 +105,10 @@ def test_a_bad_full_file_removes_nothing(app: Flask, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert roles(app) == {("p", "maria", "Owner")}
     assert events_of(app, "role:removed") == []
+
+
+def test_an_empty_row_before_the_roles_of_a_new_project(app: Flask, tmp_path: Path) -> None:
+    text = "project,username,email,role\nnew-one,,,\nnew-one,bob,bob@example.org,Owner\n"
+    result = import_file(app, tmp_path, text, "--full")
+    assert result.exit_code == 0, result.output
+    assert roles(app) == {("new-one", "bob", "Owner")}
