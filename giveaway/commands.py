@@ -56,17 +56,22 @@ def create_admin_command(username: str, email: str, password_file) -> None:  # t
 
 @command("import-roles")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
-def import_roles_command(file: Path) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="The file lists every role of each project it names: remove the roles it leaves out "
+    "(a row 'project,,,' says a project has none left).",
+)
+def import_roles_command(file: Path, full: bool) -> None:
     """Import CSV project,username,email,role (Owner or Maintainer)."""
     text = _read_text(file)
-    report = import_roles(db.session(), text)
+    report = import_roles(db.session(), text, full=full)
     if not report.ok:
-        shown = report.errors[:50]
-        more = len(report.errors) - len(shown)
-        lines = "\n  ".join(str(e) for e in shown)
-        tail = f"\n  … and {more} more" if more else ""
-        fail(f"{file}: {len(report.errors)} bad rows, nothing imported:\n  {lines}{tail}")
-    for user in report.new_users:
+        fail(report.bad.render(f"{file}: {report.bad.count} bad rows, nothing imported:"))
+    if report.skipped:
+        heading = f"{file}: {report.skipped.count} rows skipped (the rest is imported):"
+        click.echo(report.skipped.render(heading), err=True)
+    for user in report.activations:
         accounts.send_activation(user)
     click.echo(f"Imported {file}: {report.summary()}.")
 

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from giveaway.accounts.models import User
+from giveaway.badrows import BadRow, BadRows
 from giveaway.claims.lifecycle import empty_counts
 from giveaway.claims.models import PromoBatch, PromoCode, UploadPreview, mask
 from giveaway.events import service as events
@@ -34,36 +35,36 @@ HEADER_NAMES = {"code", "codes", "promo_code", "promo code", "promocode"}
 MAX_LISTED_PROBLEMS = 500
 
 
-@dataclass(frozen=True)
-class Problem:
-    line: int | None  # None: about the whole file or a batch field
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
+# One shape for a bad line, shared with the other importers.
+Problem = BadRow
 
 
 @dataclass
 class Report:
     codes: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    bad: BadRows = field(default_factory=lambda: BadRows(MAX_LISTED_PROBLEMS))
     lines: int = 0
     header_skipped: bool = False
-    problem_count: int = 0
     line_of: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.problem_count and bool(self.codes)
+        return not self.bad and bool(self.codes)
 
     def add(self, line: int | None, message: str) -> None:
-        self.problem_count += 1
-        if len(self.problems) < MAX_LISTED_PROBLEMS:
-            self.problems.append(Problem(line, message))
+        self.bad.add(line, message)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.bad.listed
+
+    @property
+    def problem_count(self) -> int:
+        return self.bad.count
 
     @property
     def unlisted(self) -> int:
-        return self.problem_count - len(self.problems)
+        return self.bad.unlisted
 
 
 @dataclass(frozen=True)

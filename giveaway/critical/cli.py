@@ -14,6 +14,9 @@ from giveaway.critical import importer, service
 from giveaway.critical.periods import parse_period
 from giveaway.events import service as events
 
+# A whole download may take this many times the wait allowed for one read.
+DEADLINE_FACTOR = 20
+
 
 class _Progress:
     """Rows read so far, on stderr (one line rewritten on a terminal)."""
@@ -39,7 +42,13 @@ class _Progress:
 @click.option(
     "--period", required=True, help="The month (2026-03) or day (2026-03-14) the counts cover."
 )
-def import_downloads_command(source: str, period: str) -> None:
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Give up on a URL that is not downloaded within this many seconds "
+    f"(default: {DEADLINE_FACTOR} x DOWNLOADS_URL_TIMEOUT).",
+)
+def import_downloads_command(source: str, period: str, deadline: float | None) -> None:
     """Import download counts of one period from a CSV or JSON file or an http(s) URL.
 
     CSV: project,downloads (header optional). JSON: the rows format of the
@@ -53,15 +62,17 @@ def import_downloads_command(source: str, period: str) -> None:
     progress = _Progress()
     session = db.session()
     try:
+        timeout = float(current_app.config["DOWNLOADS_URL_TIMEOUT"])
         with importer.open_source(
-            source, timeout=float(current_app.config["DOWNLOADS_URL_TIMEOUT"])
+            source, timeout=timeout, deadline=deadline or DEADLINE_FACTOR * timeout
         ) as handle:
             result = importer.import_downloads(
                 session, handle, parsed, source=source, progress=progress
             )
     except (importer.SourceError, importer.ImportFailed) as exc:
         progress.done()
-        fail(f"{source}: {exc}")
+        # A source's own message already names it.
+        fail(str(exc) if isinstance(exc, importer.SourceError) else f"{source}: {exc}")
         return
     progress.done()
     events.record(

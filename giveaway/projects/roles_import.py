@@ -1,6 +1,23 @@
 """Import maintainers' roles from CSV `project,username,email,role`.
 
-Validated whole before anything is written: one bad row and nothing changes.
+The file is checked whole before anything is written: a row that is malformed
+or contradicts another row of the file means nothing changes.
+
+Roles come from the index, and the index's address is what proves who a
+maintainer is. A row's role goes to the account named by the row only when
+that account's address is the row's and the maintainer has verified it, or
+the account is waiting for its activation mail at that address. An account
+someone registered here themselves and never verified proves nothing: the
+import takes it over for the index (its password and sessions are voided and
+the activation goes to the index's address), so a stranger who registers a
+maintainer's username, with any address, neither blocks the import nor gets
+the role. An account verified at another address is a person the portal will
+not take over on its own: that row is reported and skipped, and the rest of
+the file is imported.
+
+With `full=True` the file states every role of each project it names: roles of
+those projects that the file leaves out are removed (each removal is an
+event), and a row `project,,,` states that a project has no roles left.
 """
 
 from __future__ import annotations
@@ -9,6 +26,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,45 +34,64 @@ from sqlalchemy.orm import Session
 from giveaway import clock
 from giveaway.accounts import service as accounts
 from giveaway.accounts.models import User
+from giveaway.badrows import BadRow, BadRows
 from giveaway.events import service as events
 from giveaway.projects import names
 from giveaway.projects.models import Project, Role, RoleName
 
 HEADER = ["project", "username", "email", "role"]
 ROLE_NAMES = {r.value.lower(): r for r in RoleName}
+# Every bad row is counted; this many are listed.
+MAX_LISTED = 50
 
-
-@dataclass
-class RowError:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+# One shape for a bad row, shared with the other importers.
+RowError = BadRow
 
 
 @dataclass
 class ImportReport:
-    errors: list[RowError] = field(default_factory=list)
+    # Rows that make the file unusable: nothing is written.
+    bad: BadRows = field(default_factory=lambda: BadRows(MAX_LISTED))
+    # Rows that conflict with an account here: skipped, the rest is imported.
+    skipped: BadRows = field(default_factory=lambda: BadRows(MAX_LISTED))
     rows: int = 0
     projects_created: int = 0
     users_created: int = 0
     roles_created: int = 0
     roles_updated: int = 0
     roles_unchanged: int = 0
+    roles_removed: int = 0
     new_users: list[User] = field(default_factory=list)
+    # Unverified self-registered accounts taken over for the index's maintainer.
+    reclaimed: list[User] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.bad
+
+    @property
+    def errors(self) -> list[BadRow]:
+        """Every listed problem, bad or skipped, in line order."""
+        return sorted([*self.bad, *self.skipped], key=lambda e: e.line or 0)
+
+    @property
+    def activations(self) -> list[User]:
+        """The accounts whose activation link goes to the index's address."""
+        return [*self.new_users, *self.reclaimed]
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.rows} rows: {self.projects_created} projects created, "
             f"{self.users_created} accounts created (activation emailed), "
             f"{self.roles_created} roles added, {self.roles_updated} changed, "
             f"{self.roles_unchanged} unchanged"
         )
+        extra = [
+            (len(self.reclaimed), "unverified registrations taken over (activation emailed)"),
+            (self.roles_removed, "removed"),
+            (self.skipped.count, "skipped"),
+        ]
+        return text + "".join(f", {n} {what}" for n, what in extra if n)
 
 
 @dataclass
@@ -63,141 +100,226 @@ class _Row:
     project: str
     username: str
     email: str
-    role: RoleName
+    role: RoleName | None  # None: a `project,,,` row (the project has no roles)
 
 
-def _parse(lines: Iterable[str], report: ImportReport) -> list[_Row]:
+def _parse(lines: Iterable[str], report: ImportReport, *, full: bool) -> list[_Row]:
     reader = csv.reader(lines)
     rows: list[_Row] = []
     seen: dict[tuple[str, str], int] = {}
-    for record in reader:
-        line = reader.line_num
-        if not record or all(not cell.strip() for cell in record):
-            continue
-        cells = [cell.strip() for cell in record]
-        if [c.lower() for c in cells] == HEADER and not rows and not report.errors:
-            continue  # the header line
-        report.rows += 1
-        if len(cells) != 4:
-            report.errors.append(
-                RowError(
-                    line, f"expected 4 columns (project,username,email,role), found {len(cells)}"
-                )
-            )
-            continue
-        project, username, email, role = cells
-        problems = []
-        if not project:
-            problems.append("the project name is empty")
-        elif not names.is_valid(project) or len(project) > 200:
-            problems.append(f"{project!r} is not a valid project name")
-        if not accounts.USERNAME_RE.match(username):
-            problems.append(f"{username!r} is not a valid username")
-        try:
-            email = accounts.normalize_email(email)
-        except ValueError:
-            problems.append(f"{email!r} is not a valid email address")
-        role_name = ROLE_NAMES.get(role.lower())
-        if role_name is None:
-            problems.append(f"the role must be Owner or Maintainer, not {role!r}")
-        if problems:
-            report.errors.append(RowError(line, "; ".join(problems)))
-            continue
-        key = (names.normalize(project), username.lower())
-        if key in seen:
-            report.errors.append(
-                RowError(line, f"{username} on {project} is already given on line {seen[key]}")
-            )
-            continue
-        seen[key] = line
-        assert role_name is not None
-        rows.append(_Row(line, project, username, email, role_name))
+    try:
+        for record in reader:
+            _parse_record(reader.line_num, record, rows, seen, report, full=full)
+    except csv.Error as exc:
+        report.bad.add(reader.line_num, f"the file is not valid CSV: {exc}")
     return rows
 
 
-def import_roles(session: Session, text: str | Iterable[str]) -> ImportReport:
-    """Validate every row, then create or update projects, accounts and roles."""
-    report = ImportReport()
-    lines = io.StringIO(text) if isinstance(text, str) else text
-    try:
-        rows = _parse(lines, report)
-    except csv.Error as exc:
-        report.errors.append(RowError(0, f"the file is not valid CSV: {exc}"))
-        return report
-    if report.errors:
-        return report
-
-    # Usernames and emails must agree with existing accounts and with each other.
-    users: dict[str, User] = {}
-    email_owner: dict[str, str] = {}
-    # A new account's email, as first given (with its line): later rows must agree.
-    new_emails: dict[str, tuple[str, int]] = {}
-    for row in rows:
-        uname = row.username.lower()
-        email = row.email.lower()
-        user = users.get(uname) or accounts.by_username(session, row.username)
-        if user is not None:
-            users[uname] = user
-            if user.email.lower() != email:
-                report.errors.append(
-                    RowError(
-                        row.line, f"{row.username} has the email {user.email}, not {row.email}"
-                    )
-                )
-                continue
+def _parse_record(
+    line: int,
+    record: list[str],
+    rows: list[_Row],
+    seen: dict[tuple[str, str], int],
+    report: ImportReport,
+    *,
+    full: bool,
+) -> None:
+    bad = report.bad
+    if not record or all(not cell.strip() for cell in record):
+        return
+    cells = [cell.strip() for cell in record]
+    if [c.lower() for c in cells] == HEADER and not rows and not bad:
+        return  # the header line
+    report.rows += 1
+    if len(cells) != 4:
+        bad.add(line, f"expected 4 columns (project,username,email,role), found {len(cells)}")
+        return
+    project, username, email, role = cells
+    problems = []
+    if not project:
+        problems.append("the project name is empty")
+    elif not names.is_valid(project) or len(project) > 200:
+        problems.append(f"{project!r} is not a valid project name")
+    if project and not (username or email or role):
+        if problems:
+            bad.add(line, "; ".join(problems))
+        elif not full:
+            bad.add(
+                line,
+                "a row with only a project name says the project has no roles left, "
+                "which only a full import (--full) may say",
+            )
         else:
-            first = new_emails.setdefault(uname, (email, row.line))
-            if first[0] != email:
-                report.errors.append(
-                    RowError(
-                        row.line,
-                        f"{row.username} is given the email {first[0]} on line {first[1]} "
-                        f"and {row.email} here",
-                    )
-                )
-                continue
-        other = email_owner.get(email)
-        if other is not None and other != uname:
-            report.errors.append(
-                RowError(row.line, f"{row.email} is given to both {other} and {row.username}")
+            rows.append(_Row(line, project, "", "", None))
+        return
+    if not accounts.USERNAME_RE.match(username):
+        problems.append(f"{username!r} is not a valid username")
+    try:
+        email = accounts.normalize_email(email)
+    except ValueError:
+        problems.append(f"{email!r} is not a valid email address")
+    role_name = ROLE_NAMES.get(role.lower())
+    if role_name is None:
+        problems.append(f"the role must be Owner or Maintainer, not {role!r}")
+    if problems:
+        bad.add(line, "; ".join(problems))
+        return
+    key = (names.normalize(project), username.lower())
+    if key in seen:
+        bad.add(line, f"{username} on {project} is already given on line {seen[key]}")
+        return
+    seen[key] = line
+    rows.append(_Row(line, project, username, email, role_name))
+
+
+def _check_file(rows: list[_Row], report: ImportReport) -> None:
+    """A username has one address in the file, and an address one username."""
+    email_owner: dict[str, str] = {}
+    first_email: dict[str, tuple[str, int]] = {}
+    for row in rows:
+        if row.role is None:
+            continue
+        uname, email = row.username.lower(), row.email.lower()
+        first = first_email.setdefault(uname, (email, row.line))
+        if first[0] != email:
+            report.bad.add(
+                row.line,
+                f"{row.username} is given the email {first[0]} on line {first[1]} "
+                f"and {row.email} here",
             )
             continue
-        email_owner[email] = uname
-        if user is None:
-            existing = accounts.by_email(session, row.email)
-            if existing is not None:
-                report.errors.append(
-                    RowError(
-                        row.line, f"{row.email} belongs to another account ({existing.username})"
-                    )
-                )
-    if report.errors:
+        other = email_owner.setdefault(email, uname)
+        if other != uname:
+            report.bad.add(row.line, f"{row.email} is given to both {other} and {row.username}")
+
+
+def _unproven(user: User) -> bool:
+    """Registered here by someone who never proved an address: nothing to keep.
+
+    Such an account cannot have 2FA or a code (both need a verified address);
+    the checks say so again rather than rely on it.
+    """
+    return (
+        user.email_verified_at is None
+        and user.password_hash is not None
+        and not user.is_admin
+        and user.first_2fa_enabled_at is None
+        and user.totp_secret is None
+    )
+
+
+def _held_for(user: User, email: str) -> bool:
+    """The account is the index maintainer's: verified at `email`, or awaiting activation there."""
+    return user.email.lower() == email and (
+        user.email_verified_at is not None or user.password_hash is None
+    )
+
+
+def _reclaim(session: Session, user: User, username: str, email: str) -> None:
+    """Take an unproven registration over for the index's maintainer.
+
+    The password and every session end; the activation link then goes to the
+    index's address, so only that address's owner can get in.
+    """
+    before = (user.username, user.email)
+    user.username = username
+    user.email = email
+    user.password_hash = None
+    user.password_changed_at = None
+    user.session_version = (user.session_version or 0) + 1
+    session.flush()
+    events.record(
+        session,
+        "account:reclaimed",
+        user,
+        via="import-roles",
+        registered_username=before[0],
+        registered_email=before[1],
+    )
+
+
+def _account_for(
+    session: Session, row: _Row, report: ImportReport, now: datetime
+) -> tuple[User | None, str | None]:
+    """The account the row's role goes to (made or taken over if need be), or why not."""
+    email = row.email.lower()
+    named = accounts.by_username(session, row.username)
+    holder = accounts.by_email(session, row.email)
+    if named is not None:
+        if _held_for(named, email):
+            return named, None
+        if not _unproven(named):
+            return None, f"{row.username} has the email {named.email}, not {row.email}"
+        if holder is not None and holder is not named:
+            return None, (
+                f"{row.username} is an unverified registration and {row.email} belongs "
+                f"to another account ({holder.username})"
+            )
+        _reclaim(session, named, row.username, row.email)
+        report.reclaimed.append(named)
+        return named, None
+    if holder is not None:
+        if not _unproven(holder):
+            return None, f"{row.email} belongs to another account ({holder.username})"
+        _reclaim(session, holder, row.username, row.email)
+        report.reclaimed.append(holder)
+        return holder, None
+    user = User(username=row.username, email=row.email, password_hash=None, created_at=now)
+    session.add(user)
+    session.flush()
+    events.record(session, "account:created", user, via="import-roles")
+    report.users_created += 1
+    report.new_users.append(user)
+    return user, None
+
+
+def import_roles(
+    session: Session, text: str | Iterable[str], *, full: bool = False
+) -> ImportReport:
+    """Check every row, then create or update projects, accounts and roles.
+
+    `full`: the file lists every role of each project it names; the others go.
+    """
+    report = ImportReport()
+    lines = io.StringIO(text) if isinstance(text, str) else text
+    rows = _parse(lines, report, full=full)
+    _check_file(rows, report)
+    if report.bad:
         return report
 
     now = clock.now()
-    projects: dict[str, Project] = {}
+    projects: dict[str, Project | None] = {}
     for row in rows:
         name = names.normalize(row.project)
+        if name in projects and (projects[name] is not None or row.role is None):
+            continue
         project = projects.get(name) or session.scalar(select(Project).where(Project.name == name))
-        if project is None:
+        if project is None and row.role is not None:
             project = Project(name=name, display_name=row.project, created_at=now)
             session.add(project)
             report.projects_created += 1
         projects[name] = project
-        user = users.get(row.username.lower())
-        if user is None:
-            user = User(username=row.username, email=row.email, password_hash=None, created_at=now)
-            session.add(user)
-            users[row.username.lower()] = user
-            report.users_created += 1
-            report.new_users.append(user)
     session.flush()
-    for user in report.new_users:
-        events.record(session, "account:created", user, via="import-roles")
 
+    users: dict[str, User | None] = {}
+    why_not: dict[str, str] = {}
+    kept: dict[str, set[int]] = {name: set() for name in projects}
     for row in rows:
-        project = projects[names.normalize(row.project)]
-        user = users[row.username.lower()]
+        if row.role is None:
+            continue
+        uname = row.username.lower()
+        if uname not in users:
+            users[uname], reason = _account_for(session, row, report, now)
+            if reason:
+                why_not[uname] = reason
+        user = users[uname]
+        if user is None:
+            report.skipped.add(row.line, why_not[uname])
+            continue
+        name = names.normalize(row.project)
+        project = projects[name]
+        assert project is not None
+        kept[name].add(user.id)
         role = session.scalar(
             select(Role).where(Role.user_id == user.id, Role.project_id == project.id)
         )
@@ -210,7 +332,36 @@ def import_roles(session: Session, text: str | Iterable[str]) -> ImportReport:
         else:
             report.roles_unchanged += 1
     session.flush()
+    if full:
+        _remove_unlisted(session, projects, kept, report)
     return report
+
+
+def _remove_unlisted(
+    session: Session,
+    projects: dict[str, Project | None],
+    kept: dict[str, set[int]],
+    report: ImportReport,
+) -> None:
+    """Remove the roles of the named projects that the file did not give; record each."""
+    for name, project in projects.items():
+        if project is None:
+            continue
+        gone = session.scalars(
+            select(Role).where(Role.project_id == project.id, Role.user_id.not_in(kept[name]))
+        ).all()
+        for role in gone:
+            events.record(
+                session,
+                "role:removed",
+                role.user,
+                via="import-roles",
+                project=name,
+                role=role.role_name.value,
+            )
+            session.delete(role)
+            report.roles_removed += 1
+    session.flush()
 
 
 def count_roles(session: Session) -> int:

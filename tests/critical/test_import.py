@@ -127,10 +127,10 @@ def test_reimport_replaces_the_period(any_app: Flask, tmp_path: Path) -> None:
 def test_many_rows_in_chunks(
     any_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from giveaway.critical import importer
+    from giveaway.critical import readers
 
-    monkeypatch.setattr(importer, "BLOCK_CHARS", 1000)
-    monkeypatch.setattr(importer, "CHUNK", 7)
+    monkeypatch.setattr(readers, "BLOCK_CHARS", 1000)
+    monkeypatch.setattr(readers, "CHUNK", 7)
     rows = [(f"pkg-{i}", i) for i in range(500)] + [("PKG_3", 1000)]
     import_rows(any_app, tmp_path, "2026-03", rows)
     got = counts(any_app, "2026-03")

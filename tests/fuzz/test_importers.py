@@ -11,6 +11,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -120,6 +122,53 @@ def test_import_roles_survives_arbitrary_bytes(app, runner, tmp_path, data):
     before = table_counts(app)
     result = run(runner, tmp_path, ["import-roles"], data)
     rejected_cleanly(result, before, table_counts(app), where=re.compile(r"line \d+"))
+
+
+def roles_on_unproven_accounts(app, *, besides: str) -> int:  # type: ignore[no-untyped-def]
+    """Roles held by accounts (other than `besides`) registered here and never verified."""
+    from giveaway import db
+    from giveaway.accounts.models import User
+    from giveaway.projects.models import Role
+
+    with app.app_context():
+        return db.session().scalar(
+            sa.select(sa.func.count())
+            .select_from(Role)
+            .join(User, User.id == Role.user_id)
+            .where(User.email_verified_at.is_(None), User.password_hash.is_not(None))
+            .where(User.username != besides)
+        )
+
+
+@pytest.fixture
+def squatted(app):  # type: ignore[no-untyped-def]
+    """Names and addresses the generated rows use, registered beforehand by others."""
+    from tests.conftest import make_project, make_user
+
+    stranger = make_user(app, "maria", email="stranger@example.net", email_verified_at=None)
+    make_user(app, "decoy", email="maria@example.org", email_verified_at=None)
+    verified = make_user(app, "flask", email="someone@example.net")
+    make_project(app, "Flask_Tiny", maintainers=[(verified, "Owner"), (stranger, "Owner")])
+    return app
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.one_of(ROLE_ROW, st.sampled_from(["flask_tiny,,,", "flask,,,", "x,,,"])), max_size=6
+    ).map(lambda rows: "\n".join(["project,username,email,role", *rows])),
+    st.booleans(),
+)
+def test_import_roles_never_gives_a_role_to_an_unproven_account(
+    squatted, runner, tmp_path, text, full
+):  # type: ignore[no-untyped-def]
+    before = table_counts(squatted)
+    flags = ["--full"] if full else []
+    result = run(runner, tmp_path, ["import-roles", *flags], text.encode("utf-8", "surrogatepass"))
+    rejected_cleanly(result, before, table_counts(squatted), where=re.compile(r"line \d+"))
+    # Whatever the file, no import gives an unverified registration a role (the
+    # stranger "maria" held one before; it goes when --full names the project).
+    assert roles_on_unproven_accounts(squatted, besides="maria") == 0, result.output
 
 
 DOWNLOAD_ROW = st.tuples(
