@@ -272,7 +272,7 @@ def test_batches_page_counts(app, admin_client):  # type: ignore[no-untyped-def]
         codes["L-2"].voided_at = now
         session.commit()
     with app.app_context():
-        from giveaway.claims.lifecycle import batch_counts
+        from giveaway.claims.pool import batch_counts
 
         counts = batch_counts(db.session(), now)
     assert sorted(counts.values(), key=lambda c: c["available"]) == [
