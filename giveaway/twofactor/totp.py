@@ -19,7 +19,8 @@ import segno
 STEP_SECONDS = 30
 DIGITS = 6
 DRIFT_STEPS = 1
-_CODE_RE = re.compile(r"^\d{6}$")
+# ASCII only: \d would also match ٤ or ४, which hmac.compare_digest refuses.
+_CODE_RE = re.compile(r"^[0-9]{6}$")
 
 
 def new_secret() -> str:
