@@ -58,12 +58,14 @@ def lock_account(session: Session, user: User) -> User:
     UPDATE that changes nothing takes the database's write lock instead.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
+        # Reading the row (populate_existing) refreshes `user` with what the
+        # lock's holder committed.
+        session.scalars(
             select(User)
             .where(User.id == user.id)
             .with_for_update()
             .execution_options(populate_existing=True)
-        )
+        ).one()
     else:
         session.execute(
             update(User)

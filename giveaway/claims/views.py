@@ -22,6 +22,7 @@ from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from giveaway import clock, db
+from giveaway.accounts.service import lock_account
 from giveaway.claims import eligibility, regions, service, walkthrough
 from giveaway.claims.forms import ClaimForm, NotifyForm, SignInAgainForm
 from giveaway.claims.models import RestockRequest
@@ -117,6 +118,9 @@ def claim():  # type: ignore[no-untyped-def]
     now = clock.now()
     form = ClaimForm(eligibility.eligible_regions())
     valid = form.validate_on_submit()  # checks the CSRF token first
+    # Turning 2FA on in another tab takes the same lock: the claim sees it, or
+    # it waits for the claim, so the record never shows a claim after 2FA.
+    lock_account(session, user)
     result = eligibility.check(session, user, now)
     if result.claimed is not None:
         return redirect(url_for("giveaway.index", _anchor="your-code"), 303)
@@ -164,14 +168,27 @@ def notify():  # type: ignore[no-untyped-def]
     if not result.only_pool_empty:
         # Only people held back by the empty pool alone are told when codes return.
         return _page(409 if result.codes_available else 403)
-    request_row = session.scalar(select(RestockRequest).where(RestockRequest.user_id == user.id))
-    if request_row is None:
-        session.add(RestockRequest(user_id=user.id, created_at=clock.now()))
-    else:
-        request_row.created_at = clock.now()
-        request_row.notified_at = None
+    _ask_for_restock(session, user.id)
     flash(f"We will email {user.email} when codes are available again.", "success")
     return redirect(url_for("giveaway.index", _anchor="out-of-codes"), 303)
+
+
+def _ask_for_restock(session, user_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Add or renew the user's request, in one statement: a double submit (two
+    requests at once) renews the row the first one wrote instead of failing on
+    the unique user_id."""
+    now = clock.now()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(RestockRequest).values(user_id=user_id, created_at=now)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[RestockRequest.user_id], set_={"created_at": now, "notified_at": None}
+        )
+    )
 
 
 @bp.get("/setup")

@@ -16,11 +16,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from giveaway import clock, mail
 from giveaway.accounts import passwords
 from giveaway.accounts.models import User
+from giveaway.accounts.service import lock_account
 from giveaway.events import service as events
 from giveaway.twofactor import recovery, totp
 from giveaway.twofactor import webauthn as wa
@@ -269,20 +271,14 @@ def add_key(
 ) -> WebAuthnCredential:
     """Verify a registration and keep the key; raises TwoFactorError."""
     require_verified_email(user)
+    # One 2FA change of an account at a time (two tabs), and none beside a claim.
+    lock_account(session, user)
     label = check_label(session, user, label)
     try:
         new = wa.verify_registration(credential, challenge)
     except wa.CeremonyError as exc:
         raise TwoFactorError(exc.message) from exc
-    owner = session.scalar(
-        select(WebAuthnCredential.user_id).where(
-            WebAuthnCredential.credential_id == new.credential_id
-        )
-    )
-    if owner is not None:
-        if owner == user.id:
-            raise TwoFactorError("This security key is already registered to your account.")
-        raise TwoFactorError("This security key cannot be registered. Please use another key.")
+    _refuse_registered(session, user, new.credential_id)
     first_method = not has_2fa(user)
     key = WebAuthnCredential(
         user_id=user.id,
@@ -296,12 +292,31 @@ def add_key(
         backup_state=new.backup_state,
         created_at=clock.now(),
     )
-    session.add(key)
-    session.flush()
+    try:
+        # The same key registered to another account at this very moment: the
+        # unique index decides, and the loser hears what it would have a moment
+        # later. (A savepoint is safe here: the lock above began the transaction.)
+        with session.begin_nested():
+            session.add(key)
+            session.flush()
+    except IntegrityError:
+        _refuse_registered(session, user, new.credential_id)
+        check_label(session, user, label)
+        raise
     _enabled(session, user)
     events.record(session, "2fa:key_added", user, key_id=key.id, label=label, first=first_method)
     _notify(user, "twofactor_added", method=f'a security key named "{label}"')
     return key
+
+
+def _refuse_registered(session: Session, user: User, credential_id: bytes) -> None:
+    owner = session.scalar(
+        select(WebAuthnCredential.user_id).where(WebAuthnCredential.credential_id == credential_id)
+    )
+    if owner is not None:
+        if owner == user.id:
+            raise TwoFactorError("This security key is already registered to your account.")
+        raise TwoFactorError("This security key cannot be registered. Please use another key.")
 
 
 def remove_key(session: Session, user: User, key_id: int, password: str) -> WebAuthnCredential:
@@ -405,6 +420,8 @@ def new_totp_secret(user: User) -> str:
 def enable_totp(session: Session, user: User, secret: str, code: str) -> None:
     """Turn TOTP on once the person proves the app has `secret`."""
     require_verified_email(user)
+    # A claim in another tab checks "never had 2FA" under the same lock.
+    lock_account(session, user)
     if user.totp_secret:
         raise TwoFactorError("An authenticator app is already set up on your account.")
     step = totp.matching_step(secret, code, clock.now(), None)
@@ -461,6 +478,9 @@ def verify_totp(session: Session, user: User, code: str) -> bool:
 
 def generate_recovery_codes(session: Session, user: User) -> list[str]:
     """New codes, replacing every older one; the plain codes are returned once."""
+    # Two requests at once (a double submit) must not both add a set: the
+    # second waits, then deletes the set the first made.
+    lock_account(session, user)
     if not has_2fa(user):
         raise TwoFactorError(
             "Add a security key or an authenticator app first: recovery codes are a "
