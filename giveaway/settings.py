@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+log = logging.getLogger(__name__)
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.py"
 DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - the value refused below
@@ -50,6 +54,7 @@ def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
 
 def check(app: Flask) -> None:
     """Refuse settings that are unsafe in production."""
+    warn_per_process_rate_limits(app)
     if app.debug or app.testing:
         return
     secret_key = str(app.config.get("SECRET_KEY") or "")
@@ -62,3 +67,65 @@ def check(app: Flask) -> None:
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'. "
             "Debug and testing modes allow the default."
         )
+
+
+def server_processes(argv: list[str] | None = None) -> int:
+    """How many processes serve the portal: gunicorn's worker count, else 1.
+
+    Read the way gunicorn reads it (the command line, GUNICORN_CMD_ARGS, the
+    config file, WEB_CONCURRENCY), by gunicorn's own configuration code:
+    each worker was started from the same command and environment.
+    """
+    argv = sys.argv if argv is None else argv
+    # `gunicorn …` runs bin/gunicorn; `python -m gunicorn …` runs gunicorn/__main__.py.
+    program = Path(argv[0]) if argv else Path()
+    if "gunicorn" not in (program.name, program.parent.name):
+        return 1
+    try:
+        from gunicorn.app.wsgiapp import WSGIApplication
+
+        class _Settings(WSGIApplication):
+            """Only the configuration: no change of directory, no app loaded."""
+
+            def chdir(self) -> None:
+                pass
+
+            def load(self) -> None:
+                return None
+
+        saved = sys.argv
+        sys.argv = list(argv)
+        try:
+            return max(1, int(_Settings().cfg.workers))
+        finally:
+            sys.argv = saved
+    except (Exception, SystemExit):  # noqa: BLE001 - an unreadable command says nothing
+        log.warning("could not read gunicorn's worker count from %r", argv)
+        return 1
+
+
+def warn_per_process_rate_limits(app: Flask, argv: list[str] | None = None) -> None:
+    """Warn loudly when each of several processes keeps its own rate-limit counts.
+
+    With memory:// storage every worker process counts on its own, so "10 a
+    minute" is really 10 a minute per process. Not a refusal: one machine
+    without Redis is a supported set-up, and its operator may accept the
+    looser limits; the warning says what they are and how to share them.
+    """
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if not app.config.get("RATELIMIT_ENABLED", True) or not storage.startswith("memory:"):
+        return
+    processes = server_processes(argv)
+    if processes <= 1:
+        return
+    login = app.config.get("RATELIMIT_LOGIN")
+    log.error(
+        "RATE LIMITS ARE %d TIMES LOOSER THAN SET: RATELIMIT_STORAGE_URI is %s, which each of "
+        "the %d worker processes keeps on its own (RATELIMIT_LOGIN %r allows that many "
+        "attempts in each process). Set GIVEAWAY_RATELIMIT_STORAGE_URI=redis://host:6379/0 "
+        "to share one count between processes and hosts.",
+        processes,
+        storage,
+        processes,
+        login,
+    )
