@@ -248,6 +248,10 @@ def check_label(session: Session, user: User, label: object) -> str:
 def user_handle(session: Session, user: User) -> bytes:
     """The user's random WebAuthn handle, made on first use."""
     if user.webauthn_user_handle is None:
+        # Two tabs asking at once must not each make one: the key registered
+        # from the tab whose handle lost would never sign in.
+        lock_account(session, user)
+    if user.webauthn_user_handle is None:
         user.webauthn_user_handle = secrets.token_bytes(32)
         session.flush()
     return user.webauthn_user_handle

@@ -162,3 +162,24 @@ def test_turning_totp_on_in_two_tabs_keeps_the_first(rp_app):
     assert "already set up" in second
     with rp_app.app_context():
         assert db.session().get(User, alice.id).totp_secret == first_secret
+
+
+def test_two_tabs_asking_for_registration_options_share_one_user_handle(rp_app):
+    """A key is registered under the handle its options carried: one handle per account."""
+    alice = make_user(rp_app, "alice")
+
+    def first_tab() -> bytes:
+        s = db.session()
+        return service.user_handle(s, s.get(User, alice.id))
+
+    def second_tab() -> bytes:
+        with rp_app.test_request_context():
+            s = db.session()
+            handle = service.user_handle(s, s.get(User, alice.id))
+            db.commit()
+            return handle
+
+    first, second, _ = while_held(rp_app, first_tab, second_tab)
+    assert first == second
+    with rp_app.app_context():
+        assert db.session().get(User, alice.id).webauthn_user_handle == first
