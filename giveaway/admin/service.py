@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from giveaway.accounts.models import User
 from giveaway.events.models import Event
-from giveaway.inputs import caseless
+from giveaway.inputs import ascii_digits, caseless
 from giveaway.projects.models import Project, Role
 
 
@@ -60,7 +60,7 @@ class EventFilter:
             "kind": (args.get("kind") or "").strip()[:64],
         }
         for name in ("since", "until"):
-            raw = (args.get(name) or "").strip()
+            raw = ascii_digits((args.get(name) or "").strip()) or ""
             if raw:
                 try:
                     values[name] = date.fromisoformat(raw)
