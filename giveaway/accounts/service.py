@@ -225,6 +225,13 @@ def set_password(session: Session, user: User, password: str, *, kind: str) -> N
         problems.add("password", message)
     if problems:
         raise problems
+    # The link (or the current password) was checked against this hash; a second
+    # request with the same link at the same moment finds it changed and stops.
+    checked_against = user.password_hash
+    lock_account(session, user)
+    if user.password_hash != checked_against:
+        problems.add("password", "This link has already been used, or your password changed since.")
+        raise problems
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = clock.now()
     user.session_version = (user.session_version or 0) + 1

@@ -325,6 +325,8 @@ def _refuse_registered(session: Session, user: User, credential_id: bytes) -> No
 
 def remove_key(session: Session, user: User, key_id: int, password: str) -> WebAuthnCredential:
     check_password(user, password)
+    # A double submit: the second one finds the key gone (not a failed DELETE).
+    lock_account(session, user)
     key = session.scalar(
         select(WebAuthnCredential).where(
             WebAuthnCredential.id == key_id, WebAuthnCredential.user_id == user.id
@@ -444,6 +446,7 @@ def enable_totp(session: Session, user: User, secret: str, code: str) -> None:
 
 def remove_totp(session: Session, user: User, password: str) -> None:
     check_password(user, password)
+    lock_account(session, user)
     if not user.totp_secret:
         raise TwoFactorError("No authenticator app is set up on your account.")
     user.totp_secret = None

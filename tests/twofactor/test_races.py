@@ -183,3 +183,32 @@ def test_two_tabs_asking_for_registration_options_share_one_user_handle(rp_app):
     assert first == second
     with rp_app.app_context():
         assert db.session().get(User, alice.id).webauthn_user_handle == first
+
+
+def test_a_double_submitted_key_removal_removes_it_once(rp_app):
+    from tests.conftest import TEST_PASSWORD
+
+    alice = make_user(rp_app, "alice")
+    auth = SoftwareAuthenticator("http://localhost")
+    options, challenge = _options(rp_app, alice.id)
+    _add_key(rp_app, alice.id, "Blue key", auth.create(options), challenge)
+    with rp_app.app_context():
+        key_id = db.session().scalar(select(WebAuthnCredential.id))
+
+    def first() -> str:
+        s = db.session()
+        return service.remove_key(s, s.get(User, alice.id), key_id, TEST_PASSWORD).label
+
+    def second() -> str:
+        with rp_app.test_request_context():
+            s = db.session()
+            try:
+                service.remove_key(s, s.get(User, alice.id), key_id, TEST_PASSWORD)
+            except service.TwoFactorError as exc:
+                return exc.message
+            db.commit()
+            return "removed"
+
+    removed, again, _ = while_held(rp_app, first, second)
+    assert removed == "Blue key"
+    assert "no such security key" in again
