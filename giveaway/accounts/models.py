@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column, validates
@@ -8,6 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from giveaway import clock
 from giveaway.db import Base, UTCDateTime
 from giveaway.inputs import caseless
+
+
+def _email_key_default(context: Any) -> str | None:
+    """For INSERTs that name no key (Core bulk inserts): the key of their email."""
+    email = context.get_current_parameters().get("email")
+    return caseless(email) if email is not None else None
 
 
 class User(Base):
@@ -19,7 +26,7 @@ class User(Base):
     # The address case-folded in Python (inputs.caseless): what uniqueness and
     # look-ups compare, the same on SQLite and PostgreSQL. Set with the email
     # (nullable in the schema only: see migration 0008).
-    email_key: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str | None] = mapped_column(String(320), default=_email_key_default)
     # None until set: accounts created by import-roles are activated by link.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -134,3 +134,24 @@ def test_the_admin_search_finds_an_address_in_any_case(any_app):
         session = db.session()
         for typed in ("ÜNAL", "ünal@", "NAL@EXAMPLE"):
             assert [u.username for u in session.scalars(search_users(typed))] == ["unal"], typed
+
+
+def test_a_bulk_insert_that_names_no_key_gets_one(any_app):
+    """Core INSERTs (benchmarks, bulk loads) skip the model's hooks; the default fills the key."""
+    from datetime import UTC, datetime
+
+    with any_app.app_context():
+        session = db.session()
+        session.execute(
+            sa.insert(User),
+            [
+                {
+                    "username": f"bulk{i}",
+                    "email": f"Ünal{i}@Example.org",
+                    "created_at": datetime.now(UTC),
+                }
+                for i in range(3)
+            ],
+        )
+        session.commit()
+        assert service.by_email(session, "ünal1@example.org").username == "bulk1"
