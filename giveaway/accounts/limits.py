@@ -39,23 +39,17 @@ def signed_in_key() -> str:
     return f"account:user:{current_user.id}" if current_user.is_authenticated else "account:anon"
 
 
-def _failed(response: Any) -> bool:
-    # A wrong password is a 401; a sign-in that went on (or a form error) costs nothing.
-    return response.status_code == 401
+def per_account(setting: str, key_func: Any):  # type: ignore[no-untyped-def]
+    """A POST limit from `setting`, counted per account as `key_func` names it.
 
-
-def per_account(setting: str, key_func: Any, *, failures_only: bool = False):  # type: ignore[no-untyped-def]
-    """A POST limit from `setting`, counted per account as `key_func` names it."""
-    return limiter.limit(
-        lambda: current_app.config[setting],
-        key_func=key_func,
-        methods=["POST"],
-        deduct_when=_failed if failures_only else None,
-    )
+    Every attempt counts, as for the limit per address (counting only failures
+    would be checked after the answer, and races let a burst through).
+    """
+    return limiter.limit(lambda: current_app.config[setting], key_func=key_func, methods=["POST"])
 
 
 # Each decorates one view (a limit is kept per view and key).
-sign_in_limit = per_account("RATELIMIT_LOGIN", sign_in_key, failures_only=True)
+sign_in_limit = per_account("RATELIMIT_LOGIN", sign_in_key)
 reset_limit = per_account("RATELIMIT_PASSWORD_RESET", reset_key)
 change_password_limit = per_account("RATELIMIT_LOGIN", signed_in_key)
 resend_limit = per_account("RATELIMIT_PASSWORD_RESET", signed_in_key)
