@@ -21,7 +21,7 @@ from tests.conftest import make_user, outbox_for
 # Pairs that are one address to a person, but differ beyond ASCII case.
 SAME_ADDRESS = [
     ("Ünal@example.org", "ünal@example.org"),
-    ("ÇELİK@example.org".replace("İ", "I"), "çelik@example.org"),
+    ("ÇELIK@example.org", "çelik@example.org"),
     ("ΣΟΦΊΑ@example.org", "σοφία@example.org"),
     ("Straße@example.org", "STRASSE@example.org"),
     ("U\u0308nal@example.org", "ünal@example.org"),
