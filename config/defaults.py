@@ -108,7 +108,9 @@ DOWNLOADS_URL_TIMEOUT = 30.0
 MANDATE_2FA = "none"
 MANDATE_REMINDER_DAYS = 14
 
-# The largest request body accepted (413 above it): a code file up to
-# CODE_UPLOAD_MAX_BYTES and well beyond still gets its own clear message from
-# the upload page; nothing sends more than this.
-MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+# The largest request body accepted (413 above it, before anything is read).
+# It fits the largest form, the batch upload: a code file up to
+# CODE_UPLOAD_MAX_BYTES and twice that still gets its own clear message from
+# the upload page. Every other form is a few kilobytes; a field longer than its
+# limit is refused without being parsed further.
+MAX_CONTENT_LENGTH = 2 * CODE_UPLOAD_MAX_BYTES

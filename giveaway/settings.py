@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+log = logging.getLogger(__name__)
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.py"
 DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - the value refused below
@@ -57,6 +61,7 @@ def check(app: Flask, area_checks: Iterable[Callable[[], None]] = ()) -> None:
     `area_checks` are the areas' own (mail, the giveaway window, the mandate):
     each runs in the app context and raises ValueError with the reason.
     """
+    warn_per_process_rate_limits(app)
     _check_secret_key(app)
     _check_database_url(app)
     with app.app_context():
@@ -92,3 +97,65 @@ def _check_database_url(app: Flask) -> None:
             f"({exc}). Examples: sqlite:////abs/path.db, "
             "postgresql+psycopg://user@host/dbname"
         ) from exc
+
+
+def server_processes(argv: list[str] | None = None) -> int:
+    """How many processes serve the portal: gunicorn's worker count, else 1.
+
+    Read the way gunicorn reads it (the command line, GUNICORN_CMD_ARGS, the
+    config file, WEB_CONCURRENCY), by gunicorn's own configuration code:
+    each worker was started from the same command and environment.
+    """
+    argv = sys.argv if argv is None else argv
+    # `gunicorn …` runs bin/gunicorn; `python -m gunicorn …` runs gunicorn/__main__.py.
+    program = Path(argv[0]) if argv else Path()
+    if "gunicorn" not in (program.name, program.parent.name):
+        return 1
+    try:
+        from gunicorn.app.wsgiapp import WSGIApplication
+
+        class _Settings(WSGIApplication):
+            """Only the configuration: no change of directory, no app loaded."""
+
+            def chdir(self) -> None:
+                pass
+
+            def load(self) -> None:
+                return None
+
+        saved = sys.argv
+        sys.argv = list(argv)
+        try:
+            return max(1, int(_Settings().cfg.workers))
+        finally:
+            sys.argv = saved
+    except (Exception, SystemExit):  # noqa: BLE001 - an unreadable command says nothing
+        log.warning("could not read gunicorn's worker count from %r", argv)
+        return 1
+
+
+def warn_per_process_rate_limits(app: Flask, argv: list[str] | None = None) -> None:
+    """Warn loudly when each of several processes keeps its own rate-limit counts.
+
+    With memory:// storage every worker process counts on its own, so "10 a
+    minute" is really 10 a minute per process. Not a refusal: one machine
+    without Redis is a supported set-up, and its operator may accept the
+    looser limits; the warning says what they are and how to share them.
+    """
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if not app.config.get("RATELIMIT_ENABLED", True) or not storage.startswith("memory:"):
+        return
+    processes = server_processes(argv)
+    if processes <= 1:
+        return
+    login = app.config.get("RATELIMIT_LOGIN")
+    log.error(
+        "RATE LIMITS ARE %d TIMES LOOSER THAN SET: RATELIMIT_STORAGE_URI is %s, which each of "
+        "the %d worker processes keeps on its own (RATELIMIT_LOGIN %r allows that many "
+        "attempts in each process). Set GIVEAWAY_RATELIMIT_STORAGE_URI=redis://host:6379/0 "
+        "to share one count between processes and hosts.",
+        processes,
+        storage,
+        processes,
+        login,
+    )

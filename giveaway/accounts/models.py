@@ -1,12 +1,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from giveaway import clock
 from giveaway.db import Base, UTCDateTime
+from giveaway.inputs import caseless
+
+
+def _email_key_default(context: Any) -> str | None:
+    """For INSERTs that name no key (Core bulk inserts): the key of their email."""
+    email = context.get_current_parameters().get("email")
+    return caseless(email) if email is not None else None
 
 
 class User(Base):
@@ -15,6 +23,10 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(50))
     email: Mapped[str] = mapped_column(String(254))
+    # The address case-folded in Python (inputs.caseless): what uniqueness and
+    # look-ups compare, the same on SQLite and PostgreSQL. Set with the email
+    # (nullable in the schema only: see migration 0008).
+    email_key: Mapped[str | None] = mapped_column(String(320), default=_email_key_default)
     # None until set: accounts created by import-roles are activated by link.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -31,6 +43,11 @@ class User(Base):
     first_2fa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # WebAuthn user handle: random bytes, never the username or email.
     webauthn_user_handle: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+
+    @validates("email")
+    def _fold_email(self, key: str, value: str) -> str:
+        self.email_key = caseless(value)
+        return value
 
     # Flask-Login's interface.
     is_authenticated = True
@@ -58,3 +75,5 @@ class User(Base):
 # Unique regardless of case: "Alice" and "alice" are the same person.
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+# ... and regardless of the case rules of the database (Ünal@ and ünal@ too).
+Index("uq_users_email_key", User.email_key, unique=True)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,9 +14,12 @@ from giveaway import clock, mail
 from giveaway.accounts import passwords, tokens
 from giveaway.accounts.models import User
 from giveaway.events import service as events
+from giveaway.inputs import caseless
 from giveaway.links import external_url
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0-9])?$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0-9])?\Z")
+USERNAME_MAX_LENGTH = 50
+EMAIL_MAX_LENGTH = 254
 USERNAME_RULE = (
     "Use 1 to 50 letters, digits, dots, dashes or underscores, "
     "starting and ending with a letter or digit."
@@ -41,11 +44,44 @@ def by_username(session: Session, username: str) -> User | None:
 
 
 def by_email(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    """The account whose address is `email` in any letter case, on either database."""
+    return session.scalar(select(User).where(User.email_key == caseless(email.strip())))
+
+
+def lock_account(session: Session, user: User) -> User:
+    """Hold the account's row until this transaction ends, and read it afresh.
+
+    Changes that depend on the account's state (a claim needs "never had 2FA";
+    turning 2FA on, a new set of recovery codes) take this first, so two of them
+    at once run one after the other and each sees what the other did.
+    PostgreSQL locks the row (FOR UPDATE); SQLite has no row locks, so an
+    UPDATE that changes nothing takes the database's write lock instead.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # Reading the row (populate_existing) refreshes `user` with what the
+        # lock's holder committed.
+        session.scalars(
+            select(User)
+            .where(User.id == user.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+    else:
+        session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(session_version=User.session_version)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(user)
+    return user
 
 
 def normalize_email(email: str) -> str:
     """A deliverable-looking address, or ValueError with the reason."""
+    if len(email) > EMAIL_MAX_LENGTH * 2:
+        # Not worth parsing (and parsing megabytes takes seconds).
+        raise ValueError(f"it is longer than {EMAIL_MAX_LENGTH} characters")
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -65,6 +101,19 @@ def registration_problems(
     """Every rule a registration breaks, and the normalised email address."""
     problems = Problems()
     username = username.strip()
+    # A field that fails its length check is not looked at further: checking an
+    # address of megabytes costs seconds of CPU.
+    if len(username) > USERNAME_MAX_LENGTH:
+        problems.add("username", USERNAME_RULE)
+        username = ""
+    if len(email) > EMAIL_MAX_LENGTH:
+        problems.add(
+            "email", f"This email address is not valid: use at most {EMAIL_MAX_LENGTH} characters."
+        )
+        email = ""
+    if len(password) > passwords.MAX_LENGTH:
+        problems.add("password", f"Use at most {passwords.MAX_LENGTH} characters.")
+        password = ""
     if username:
         check_username(session, username, problems)
     if email.strip():
@@ -175,6 +224,13 @@ def set_password(session: Session, user: User, password: str, *, kind: str) -> N
     for message in passwords.problems(password, username=user.username, email=user.email):
         problems.add("password", message)
     if problems:
+        raise problems
+    # The link (or the current password) was checked against this hash; a second
+    # request with the same link at the same moment finds it changed and stops.
+    checked_against = user.password_hash
+    lock_account(session, user)
+    if user.password_hash != checked_against:
+        problems.add("password", "This link has already been used, or your password changed since.")
         raise problems
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = clock.now()

@@ -14,7 +14,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from giveaway import db
-from giveaway.accounts import service, tokens
+from giveaway.accounts import limits, service, tokens
 from giveaway.accounts.forms import (
     ChangePasswordForm,
     LoginForm,
@@ -93,6 +93,7 @@ def register():  # type: ignore[no-untyped-def]
 
 @bp.route("/login", methods=["GET", "POST"])
 @_limit("RATELIMIT_LOGIN")
+@limits.sign_in_limit
 def login():  # type: ignore[no-untyped-def]
     next_url = safe_next(request.values.get("next"), url_for("accounts.account"))
     if current_user.is_authenticated:
@@ -142,6 +143,7 @@ def account():  # type: ignore[no-untyped-def]
 @bp.post("/verify/resend")
 @login_required
 @_limit("RATELIMIT_PASSWORD_RESET")
+@limits.resend_limit
 def resend_verification():  # type: ignore[no-untyped-def]
     form = ResendVerificationForm()
     if not form.validate_on_submit():
@@ -170,6 +172,7 @@ def verify_email(token: str):  # type: ignore[no-untyped-def]
 @bp.post("/password")
 @login_required
 @_limit("RATELIMIT_LOGIN")  # it checks the current password: a guessing surface too
+@limits.change_password_limit
 def change_password():  # type: ignore[no-untyped-def]
     from giveaway.accounts import passwords
 
@@ -199,6 +202,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 @bp.route("/reset", methods=["GET", "POST"])
 @_limit("RATELIMIT_PASSWORD_RESET")
+@limits.reset_limit
 def forgot_password():  # type: ignore[no-untyped-def]
     form = ResetRequestForm()
     if request.method == "POST":

@@ -11,22 +11,27 @@ from sqlalchemy.orm import Session, aliased
 
 from giveaway.accounts.models import User
 from giveaway.events.models import Event
+from giveaway.inputs import ascii_digits, caseless
 from giveaway.projects.models import Project, Role
 
 
 def search_users(query: str) -> Select[Any]:
     """Users whose username or email contains `query` (any case), exact matches first."""
     stmt = select(User)
-    q = query.strip().lower()
+    q = query.strip()
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(
             or_(
-                func.lower(User.username).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(User.username).like(_contains(q.lower()), escape="\\"),
+                # The stored key, folded in Python: SQLite's lower() misses "Ü".
+                User.email_key.like(_contains(caseless(q)), escape="\\"),
             )
         )
     return stmt.order_by(func.lower(User.username))
+
+
+def _contains(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def user_roles(session: Session, user: User) -> list[tuple[Project, Role]]:
@@ -55,7 +60,7 @@ class EventFilter:
             "kind": (args.get("kind") or "").strip()[:64],
         }
         for name in ("since", "until"):
-            raw = (args.get(name) or "").strip()
+            raw = ascii_digits((args.get(name) or "").strip()) or ""
             if raw:
                 try:
                     values[name] = date.fromisoformat(raw)

@@ -6,6 +6,21 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, StringFie
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from giveaway.claims import regions
+from giveaway.inputs import ascii_digits
+
+
+class DigitsIntegerField(IntegerField):
+    """A whole number, also when typed in other scripts' digits (٢ is 2)."""
+
+    def process_formdata(self, valuelist: list) -> None:  # type: ignore[type-arg]
+        super().process_formdata([ascii_digits(v) if isinstance(v, str) else v for v in valuelist])
+
+
+class DigitsDateField(DateField):
+    """A date, also when typed in other scripts' digits (strptime wants ASCII)."""
+
+    def process_formdata(self, valuelist: list) -> None:  # type: ignore[type-arg]
+        super().process_formdata([ascii_digits(v) if isinstance(v, str) else v for v in valuelist])
 
 
 def _known_region(form: FlaskForm, field: SelectField) -> None:
@@ -47,7 +62,7 @@ class UploadForm(FlaskForm):
         validators=[DataRequired("Give the batch a name."), Length(max=100)],
     )
     vendor = StringField("Vendor", validators=[Length(max=100)])
-    keys_per_code = IntegerField(
+    keys_per_code = DigitsIntegerField(
         "Keys per code",
         default=2,
         validators=[
@@ -55,7 +70,7 @@ class UploadForm(FlaskForm):
             NumberRange(1, 10, "Between 1 and 10."),
         ],
     )
-    expires = DateField(
+    expires = DigitsDateField(
         "Codes expire on (00:00 UTC)",
         validators=[InputRequired("Give the date the codes expire.")],
     )
@@ -69,6 +84,7 @@ class VoidForm(FlaskForm):
     code = StringField(
         "Code to void",
         validators=[DataRequired("Enter the code to void."), Length(max=64)],
+        filters=[ascii_digits],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     reason = StringField(

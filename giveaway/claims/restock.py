@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from giveaway import mail
+from giveaway import dialect, mail
 from giveaway.accounts.models import User
 from giveaway.claims.eligibility import Eligibility, codes_available, window
 from giveaway.claims.models import PromoCode, RestockRequest
@@ -43,12 +43,15 @@ def ask(session: Session, user: User, result: Eligibility, now: datetime) -> Non
     raises NotHeldBackByThePool when something else than the pool holds them back."""
     if not result.only_pool_empty:
         raise NotHeldBackByThePool(result.codes_available)
-    row = session.scalar(select(RestockRequest).where(RestockRequest.user_id == user.id))
-    if row is None:
-        session.add(RestockRequest(user_id=user.id, created_at=now))
-    else:
-        row.created_at = now
-        row.notified_at = None
+    # One statement: a double submit (two requests at once) renews the row the
+    # first one wrote instead of failing on the unique user_id.
+    dialect.upsert(
+        session,
+        RestockRequest,
+        {"user_id": user.id, "created_at": now, "notified_at": None},
+        key=["user_id"],
+        update=["created_at", "notified_at"],
+    )
 
 
 def notify(session: Session, now: datetime) -> int:

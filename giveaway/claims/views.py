@@ -22,6 +22,7 @@ from flask_login import current_user, login_required, logout_user
 
 from giveaway import clock, db
 from giveaway.accounts.forms import ResendVerificationForm
+from giveaway.accounts.service import lock_account
 from giveaway.claims import claim as claiming
 from giveaway.claims import eligibility, regions, restock, walkthrough
 from giveaway.claims.forms import ClaimForm, NotifyForm, SignInAgainForm
@@ -84,6 +85,9 @@ def claim():  # type: ignore[no-untyped-def]
     now = clock.now()
     form = ClaimForm(eligibility.eligible_regions())
     valid = form.validate_on_submit()  # checks the CSRF token first
+    # Turning 2FA on in another tab takes the same lock: the claim sees it, or
+    # it waits for the claim, so the record never shows a claim after 2FA.
+    lock_account(session, user)
     result = eligibility.check(session, user, now)
     if result.claimed is not None:
         return redirect(url_for("giveaway.index", _anchor="your-code"), 303)

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from giveaway.inputs import ascii_digits
+
 _CODE_ATTRS = {
     "autocomplete": "one-time-code",
     "inputmode": "numeric",
@@ -26,6 +28,8 @@ class TotpConfirmForm(FlaskForm):
     code = StringField(
         "Code from the app",
         validators=[DataRequired("Enter the six-digit code from the app."), Length(max=16)],
+        # Phones may type the code in the digits of their language (٤٥٦…).
+        filters=[ascii_digits],
         render_kw=_CODE_ATTRS,
     )
 
@@ -44,6 +48,7 @@ class SignInTotpForm(FlaskForm):
     code = StringField(
         "Code from your authenticator app",
         validators=[DataRequired("Enter the six-digit code from your app."), Length(max=16)],
+        filters=[ascii_digits],
         render_kw=_CODE_ATTRS,
     )
 
@@ -52,5 +57,6 @@ class SignInRecoveryForm(FlaskForm):
     recovery_code = StringField(
         "Recovery code",
         validators=[DataRequired("Enter one of your recovery codes."), Length(max=64)],
+        filters=[ascii_digits],
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )

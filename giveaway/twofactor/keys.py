@@ -11,10 +11,12 @@ import secrets
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from giveaway import clock
 from giveaway.accounts.models import User
+from giveaway.accounts.service import lock_account
 from giveaway.events import service as events
 from giveaway.twofactor import status
 from giveaway.twofactor import webauthn as wa
@@ -86,6 +88,10 @@ def check_label(session: Session, user: User, label: object) -> str:
 def user_handle(session: Session, user: User) -> bytes:
     """The user's random WebAuthn handle, made on first use."""
     if user.webauthn_user_handle is None:
+        # Two tabs asking at once must not each make one: the key registered
+        # from the tab whose handle lost would never sign in.
+        lock_account(session, user)
+    if user.webauthn_user_handle is None:
         user.webauthn_user_handle = secrets.token_bytes(32)
         session.flush()
     return user.webauthn_user_handle
@@ -109,20 +115,14 @@ def add_key(
 ) -> WebAuthnCredential:
     """Verify a registration and keep the key; raises TwoFactorError."""
     require_verified_email(user)
+    # One 2FA change of an account at a time (two tabs), and none beside a claim.
+    lock_account(session, user)
     label = check_label(session, user, label)
     try:
         new = wa.verify_registration(credential, challenge)
     except wa.CeremonyError as exc:
         raise TwoFactorError(exc.message) from exc
-    owner = session.scalar(
-        select(WebAuthnCredential.user_id).where(
-            WebAuthnCredential.credential_id == new.credential_id
-        )
-    )
-    if owner is not None:
-        if owner == user.id:
-            raise TwoFactorError("This security key is already registered to your account.")
-        raise TwoFactorError("This security key cannot be registered. Please use another key.")
+    _refuse_registered(session, user, new.credential_id)
     first_method = not status.has_2fa(user)
     key = WebAuthnCredential(
         user_id=user.id,
@@ -136,16 +136,37 @@ def add_key(
         backup_state=new.backup_state,
         created_at=clock.now(),
     )
-    session.add(key)
-    session.flush()
+    try:
+        # The same key registered to another account at this very moment: the
+        # unique index decides, and the loser hears what it would have a moment
+        # later. (A savepoint is safe here: the lock above began the transaction.)
+        with session.begin_nested():
+            session.add(key)
+            session.flush()
+    except IntegrityError:
+        _refuse_registered(session, user, new.credential_id)
+        check_label(session, user, label)
+        raise
     mark_enabled(user)
     events.record(session, "2fa:key_added", user, key_id=key.id, label=label, first=first_method)
     notify(user, "twofactor_added", method=f'a security key named "{label}"')
     return key
 
 
+def _refuse_registered(session: Session, user: User, credential_id: bytes) -> None:
+    owner = session.scalar(
+        select(WebAuthnCredential.user_id).where(WebAuthnCredential.credential_id == credential_id)
+    )
+    if owner is not None:
+        if owner == user.id:
+            raise TwoFactorError("This security key is already registered to your account.")
+        raise TwoFactorError("This security key cannot be registered. Please use another key.")
+
+
 def remove_key(session: Session, user: User, key_id: int, password: str) -> WebAuthnCredential:
     check_password(user, password)
+    # A double submit: the second one finds the key gone (not a failed DELETE).
+    lock_account(session, user)
     key = session.scalar(
         select(WebAuthnCredential).where(
             WebAuthnCredential.id == key_id, WebAuthnCredential.user_id == user.id

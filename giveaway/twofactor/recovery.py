@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from giveaway import clock
 from giveaway.accounts.models import User
+from giveaway.accounts.service import lock_account
 from giveaway.events import service as events
 from giveaway.twofactor import status
 from giveaway.twofactor.changes import TwoFactorError, check_password, notify
@@ -63,6 +64,9 @@ def looks_like_code(code: str) -> bool:
 
 def generate_recovery_codes(session: Session, user: User) -> list[str]:
     """New codes, replacing every older one; the plain codes are returned once."""
+    # Two requests at once (a double submit) must not both add a set: the
+    # second waits, then deletes the set the first made.
+    lock_account(session, user)
     if not status.has_2fa(user):
         raise TwoFactorError(
             "Add a security key or an authenticator app first: recovery codes are a "

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from giveaway import clock
 from giveaway.accounts.models import User
+from giveaway.accounts.service import lock_account
 from giveaway.events import service as events
 from giveaway.twofactor.changes import (
     TwoFactorError,
@@ -35,7 +36,8 @@ from giveaway.twofactor.changes import (
 STEP_SECONDS = 30
 DIGITS = 6
 DRIFT_STEPS = 1
-_CODE_RE = re.compile(r"^\d{6}$")
+# ASCII only: \d would also match ٤ or ४, which hmac.compare_digest refuses.
+_CODE_RE = re.compile(r"^[0-9]{6}$")
 
 
 def new_secret() -> str:
@@ -110,6 +112,8 @@ def new_totp_secret(user: User) -> str:
 def enable_totp(session: Session, user: User, secret: str, code: str) -> None:
     """Turn TOTP on once the person proves the app has `secret`."""
     require_verified_email(user)
+    # A claim in another tab checks "never had 2FA" under the same lock.
+    lock_account(session, user)
     if user.totp_secret:
         raise TwoFactorError("An authenticator app is already set up on your account.")
     step = matching_step(secret, code, clock.now(), None)
@@ -128,6 +132,7 @@ def enable_totp(session: Session, user: User, secret: str, code: str) -> None:
 
 def remove_totp(session: Session, user: User, password: str) -> None:
     check_password(user, password)
+    lock_account(session, user)
     if not user.totp_secret:
         raise TwoFactorError("No authenticator app is set up on your account.")
     user.totp_secret = None
