@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "giveaway.claims.views",
     "giveaway.claims.admin_views",
     "giveaway.critical.admin_views",
+    "giveaway.privacy.views",
 )
 
 
@@ -42,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security(app)
     register_template_helpers(app)
     register_commands(app)
+    register_observability(app)
     return app
 
 
@@ -92,6 +94,13 @@ def register_template_helpers(app: Flask) -> None:
     from giveaway import templating
 
     templating.init_app(app)
+
+
+def register_observability(app: Flask) -> None:
+    """Last: metrics, logs and error reports see every route and cron command."""
+    from giveaway import observability
+
+    observability.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
