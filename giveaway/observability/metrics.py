@@ -252,9 +252,9 @@ bp = Blueprint("metrics", __name__)
 def _allowed() -> bool:
     token = current_app.config["METRICS_TOKEN"]
     header = request.headers.get("Authorization", "")
-    if token and header.startswith("Bearer "):
-        if hmac.compare_digest(header.removeprefix("Bearer ").encode(), str(token).encode()):
-            return True
+    given = header.removeprefix("Bearer ").encode() if header.startswith("Bearer ") else b""
+    if token and given and hmac.compare_digest(given, str(token).encode()):
+        return True
     try:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
