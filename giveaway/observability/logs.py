@@ -57,10 +57,11 @@ def _user_id() -> int | None:
 
 def json_formatter() -> logging.Formatter:
     return JsonFormatter(
-        "{asctime}{levelname}{name}{message}{request_id}",
+        "{levelname}{name}{message}{request_id}",
         style="{",
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        timestamp=False,
+        rename_fields={"levelname": "level", "name": "logger"},
+        # ISO 8601 in UTC, under "time".
+        timestamp="time",
     )
 
 
