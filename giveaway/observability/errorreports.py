@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, has_request_context
 
 FILTERED = "[Filtered]"
 
@@ -44,6 +44,9 @@ _STRUCTURAL = frozenset(
         "sdk",
         "modules",
         "event_id",
+        "trace_id",
+        "span_id",
+        "parent_span_id",
         "timestamp",
         "start_timestamp",
         "release",
@@ -62,11 +65,11 @@ _STRUCTURAL = frozenset(
 _IN_TEXT = [
     # SQLAlchemy appends the statement's parameters to its error messages.
     (re.compile(r"\[parameters: .*?\](?=\s*(\(|\[|$))", re.DOTALL), f"[parameters: {FILTERED}]"),
-    # name=value and name: value for the secrets' names.
+    # name=value, name: value and 'name': 'value' (a dict's repr) for the secrets' names.
     (
         re.compile(
             r"(?i)\b((?:\w*_)?(?:pass(?:word|wd|phrase)?|secret|token|region|code|codes|otp|totp"
-            r"|recovery\w*))(\s*[=:]\s*)(['\"]?)[^\s'\",)}\]]+\3"
+            r"|recovery\w*))(['\"]?\s*[=:]\s*)(['\"]?)[^\s'\",)}\]]+\3"
         ),
         rf"\1\2{FILTERED}",
     ),
@@ -76,6 +79,8 @@ _IN_TEXT = [
     # base32 secrets (TOTP), possibly shown in groups of four.
     (re.compile(r"\b[A-Z2-7]{4}(?: [A-Z2-7]{4}){3,}\b"), FILTERED),
     (re.compile(r"\b[A-Z2-7]{16,}\b"), FILTERED),
+    # Recovery codes: four groups of four base32 characters, even without a digit.
+    (re.compile(r"(?i)\b[a-z2-7]{4}(?:[-\s][a-z2-7]{4}){3}\b"), FILTERED),
     # Codes: letters and digits in dash-separated groups (promo and recovery codes).
     (
         re.compile(
@@ -110,7 +115,12 @@ def scrub(value: Any, key: str | None = None) -> Any:
 
 
 def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
-    return scrub(event)
+    clean = scrub(event)
+    if has_request_context() and "request_id" in g:
+        # The same id as the request's log lines and its X-Request-ID header
+        # (after scrubbing: it is random, and would look like a token).
+        clean.setdefault("tags", {})["request_id"] = g.request_id
+    return clean
 
 
 def before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
@@ -145,8 +155,9 @@ def init_app(app: Flask) -> None:
             environment=str(app.config["SENTRY_ENVIRONMENT"]),
             release=str(app.config["SENTRY_RELEASE"]) or None,
             integrations=[FlaskIntegration()],
-            send_default_pii=False,
-            # Request bodies are forms holding passwords and the region: never sent.
+            # Personal data stays off (the default of this SDK version: no client
+            # addresses, cookies or user details). Request bodies are forms holding
+            # passwords and the region: never sent.
             max_request_body_size="never",
             event_scrubber=EventScrubber(denylist=denylist, recursive=True),
             before_send=before_send,
