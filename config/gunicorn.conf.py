@@ -14,10 +14,10 @@ import os
 import shutil
 from pathlib import Path
 
-bind = os.environ.get("GIVEAWAY_BIND", "127.0.0.1:8000")
+bind = "127.0.0.1:8000"
 worker_class = "gthread"
-workers = int(os.environ.get("GIVEAWAY_WORKERS", "4"))
-threads = int(os.environ.get("GIVEAWAY_THREADS", "8"))
+workers = 4
+threads = 8
 # Behind a proxy that keeps connections open.
 keepalive = 5
 # The JSON logs go to stderr; gunicorn's own access log adds nothing to them.
