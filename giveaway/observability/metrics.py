@@ -223,22 +223,23 @@ class DatabaseCollector(Collector):
         )
 
     def _jobs(self, now: Any) -> Iterable[GaugeMetricFamily]:
+        # Labelled "command", not "job": Prometheus gives every target a "job" label.
         from giveaway.observability.models import JobRun
 
         success = GaugeMetricFamily(
             "giveaway_job_last_success_timestamp_seconds",
             "When each cron job last finished without an error (Unix time).",
-            labels=["job"],
+            labels=["command"],
         )
         duration = GaugeMetricFamily(
             "giveaway_job_last_duration_seconds",
             "How long each cron job's last successful run took.",
-            labels=["job"],
+            labels=["command"],
         )
         failures = GaugeMetricFamily(
             "giveaway_job_failures",
             "Runs of each cron job that ended in an error, since the job first ran.",
-            labels=["job"],
+            labels=["command"],
         )
         for run in self.session.scalars(select(JobRun).order_by(JobRun.name)):
             if run.last_success_at is not None:

@@ -220,14 +220,14 @@ def test_cron_jobs_report_their_last_success_and_failures(any_ops_app: Flask, tm
     )
     assert bad.exit_code != 0
     samples = scrape(app.test_client())
-    last = value(samples, "giveaway_job_last_success_timestamp_seconds", job="expire-codes")
+    last = value(samples, "giveaway_job_last_success_timestamp_seconds", command="expire-codes")
     assert started - 1 <= last <= clock.now().timestamp() + 1
-    assert value(samples, "giveaway_job_last_duration_seconds", job="expire-codes") >= 0
-    assert value(samples, "giveaway_job_failures", job="expire-codes") == 0
-    assert value(samples, "giveaway_job_failures", job="import-downloads") == 1
+    assert value(samples, "giveaway_job_last_duration_seconds", command="expire-codes") >= 0
+    assert value(samples, "giveaway_job_failures", command="expire-codes") == 0
+    assert value(samples, "giveaway_job_failures", command="import-downloads") == 1
     assert (
         "giveaway_job_last_success_timestamp_seconds",
-        (("job", "import-downloads"),),
+        (("command", "import-downloads"),),
     ) not in samples
     # A second run moves the time on and counts in the database (shared by every host).
     from giveaway.observability.models import JobRun
