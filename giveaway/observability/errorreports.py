@@ -150,6 +150,15 @@ def init_app(app: Flask) -> None:
         "email",
     ]
     try:
+        rate = float(app.config["SENTRY_TRACES_SAMPLE_RATE"])
+    except (TypeError, ValueError):
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise SettingsError(
+            "Refusing to start: SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1, "
+            f"not {app.config['SENTRY_TRACES_SAMPLE_RATE']!r}."
+        )
+    try:
         sentry_sdk.init(
             dsn=dsn,
             environment=str(app.config["SENTRY_ENVIRONMENT"]),
@@ -162,7 +171,7 @@ def init_app(app: Flask) -> None:
             event_scrubber=EventScrubber(denylist=denylist, recursive=True),
             before_send=before_send,
             before_breadcrumb=before_breadcrumb,
-            traces_sample_rate=float(app.config["SENTRY_TRACES_SAMPLE_RATE"]),
+            traces_sample_rate=rate,
         )
     except BadDsn as exc:
         raise SettingsError(f"Refusing to start: SENTRY_DSN is not a Sentry DSN ({exc}).") from exc

@@ -147,3 +147,5 @@ def test_a_bad_dsn_stops_the_portal(tmp_path):
 
     with pytest.raises(SettingsError, match="SENTRY_DSN"):
         create_app(base_config(tmp_path) | {"SENTRY_DSN": "not a dsn"})
+    with pytest.raises(SettingsError, match="SENTRY_TRACES_SAMPLE_RATE"):
+        create_app(base_config(tmp_path) | {"SENTRY_DSN": DSN, "SENTRY_TRACES_SAMPLE_RATE": 5})

@@ -281,9 +281,9 @@ def test_two_hosts_share_the_pool_the_limits_and_the_cron_lock(tmp_path, pg_url)
         [(successes,)] = query(pg_url, "SELECT successes FROM job_runs WHERE name = 'expire-codes'")
         assert successes == 2  # both were on time; one found nothing left to do
         later = scrape(port_b)
-        assert value(later, "giveaway_job_last_success_timestamp_seconds", command="expire-codes") > (
-            time.time() - 300
-        )
+        assert value(
+            later, "giveaway_job_last_success_timestamp_seconds", command="expire-codes"
+        ) > (time.time() - 300)
 
     # Each host wrote JSON lines; a claim's line carries the id of its request.
     lines = [
