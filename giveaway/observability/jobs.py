@@ -3,7 +3,8 @@
 Cron runs the jobs as separate processes on every host, so their figures
 cannot live in a web process's memory: each run of a listed command updates
 its row at the end, and the metrics read the rows at scrape time. A run that
-raised counts as a failure and leaves the last success as it was.
+failed writes nothing to the database (a command refusing bad input must
+change nothing): it logs the failure, and the job shows as late.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ CRON_JOBS = (
 )
 
 
-def record(name: str, seconds: float, *, ok: bool) -> None:
-    """Update the job's row in a transaction of its own (after the job's own commit)."""
+def record(name: str, seconds: float) -> None:
+    """Note a successful run, in a transaction of its own (after the job's own commit)."""
     from giveaway import db
     from giveaway.observability.models import JobRun
 
@@ -42,15 +43,13 @@ def record(name: str, seconds: float, *, ok: bool) -> None:
     with db.separate_session() as session:
         run = session.scalar(select(JobRun).where(JobRun.name == name).with_for_update())
         if run is None:
-            run = JobRun(name=name, successes=0, failures=0)
-            session.add(run)
-        if ok:
+            session.add(
+                JobRun(name=name, last_success_at=now, last_duration_seconds=seconds, successes=1)
+            )
+        else:
             run.last_success_at = now
             run.last_duration_seconds = seconds
             run.successes = (run.successes or 0) + 1
-        else:
-            run.last_failure_at = now
-            run.failures = (run.failures or 0) + 1
 
 
 def timed(name: str, callback: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,24 +59,28 @@ def timed(name: str, callback: Callable[..., Any]) -> Callable[..., Any]:
         try:
             result = callback(*args, **kwargs)
         except SystemExit as exc:
-            _safely_record(name, time.perf_counter() - started, ok=not exc.code)
+            _finished(name, time.perf_counter() - started, ok=not exc.code)
             raise
         except BaseException:
-            _safely_record(name, time.perf_counter() - started, ok=False)
+            _finished(name, time.perf_counter() - started, ok=False)
             raise
-        _safely_record(name, time.perf_counter() - started, ok=True)
+        _finished(name, time.perf_counter() - started, ok=True)
         return result
 
     run._giveaway_timed = True  # type: ignore[attr-defined]
     return run
 
 
-def _safely_record(name: str, seconds: float, *, ok: bool) -> None:
+def _finished(name: str, seconds: float, *, ok: bool) -> None:
+    fields = {"job": name, "ok": ok, "duration_s": round(seconds, 3)}
+    if not ok:
+        log.warning("job failed", extra=fields)
+        return
     try:
-        record(name, seconds, ok=ok)
+        record(name, seconds)
     except Exception:  # noqa: BLE001 - the job's own outcome matters more than its figures
         log.warning("could not record the run of %s", name, exc_info=True)
-    log.info("job finished", extra={"job": name, "ok": ok, "duration_s": round(seconds, 3)})
+    log.info("job finished", extra=fields)
 
 
 def instrument(app: Flask) -> None:

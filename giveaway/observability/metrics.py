@@ -236,17 +236,10 @@ class DatabaseCollector(Collector):
             "How long each cron job's last successful run took.",
             labels=["command"],
         )
-        failures = GaugeMetricFamily(
-            "giveaway_job_failures",
-            "Runs of each cron job that ended in an error, since the job first ran.",
-            labels=["command"],
-        )
         for run in self.session.scalars(select(JobRun).order_by(JobRun.name)):
-            if run.last_success_at is not None:
-                success.add_metric([run.name], run.last_success_at.timestamp())
-                duration.add_metric([run.name], run.last_duration_seconds or 0.0)
-            failures.add_metric([run.name], run.failures)
-        return (success, duration, failures)
+            success.add_metric([run.name], run.last_success_at.timestamp())
+            duration.add_metric([run.name], run.last_duration_seconds)
+        return (success, duration)
 
 
 # --- /metrics ---------------------------------------------------------------------------

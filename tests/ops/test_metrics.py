@@ -209,7 +209,7 @@ def test_the_outbox_figures(ops_app: Flask):
     assert value(samples, "giveaway_outbox_failed") == 1
 
 
-def test_cron_jobs_report_their_last_success_and_failures(any_ops_app: Flask, tmp_path):
+def test_cron_jobs_report_their_last_success(any_ops_app: Flask, tmp_path):
     app = any_ops_app
     runner = app.test_cli_runner()
     started = clock.now().timestamp()
@@ -223,8 +223,6 @@ def test_cron_jobs_report_their_last_success_and_failures(any_ops_app: Flask, tm
     last = value(samples, "giveaway_job_last_success_timestamp_seconds", command="expire-codes")
     assert started - 1 <= last <= clock.now().timestamp() + 1
     assert value(samples, "giveaway_job_last_duration_seconds", command="expire-codes") >= 0
-    assert value(samples, "giveaway_job_failures", command="expire-codes") == 0
-    assert value(samples, "giveaway_job_failures", command="import-downloads") == 1
     assert (
         "giveaway_job_last_success_timestamp_seconds",
         (("command", "import-downloads"),),

@@ -22,11 +22,9 @@ def upgrade() -> None:
     op.create_table(
         "job_runs",
         sa.Column("name", sa.String(length=64), nullable=False),
-        sa.Column("last_success_at", giveaway.db.UTCDateTime(), nullable=True),
-        sa.Column("last_duration_seconds", sa.Float(), nullable=True),
+        sa.Column("last_success_at", giveaway.db.UTCDateTime(), nullable=False),
+        sa.Column("last_duration_seconds", sa.Float(), nullable=False),
         sa.Column("successes", sa.Integer(), nullable=False),
-        sa.Column("last_failure_at", giveaway.db.UTCDateTime(), nullable=True),
-        sa.Column("failures", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_job_runs")),
     )
 
