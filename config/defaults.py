@@ -114,3 +114,23 @@ MANDATE_REMINDER_DAYS = 14
 # the upload page. Every other form is a few kilobytes; a field longer than its
 # limit is refused without being parsed further.
 MAX_CONTENT_LENGTH = 2 * CODE_UPLOAD_MAX_BYTES
+
+# --- Operations (giveaway/observability, giveaway/privacy; docs/operations.md) ---
+# Logs: "plain" (one readable line, for development) or "json" (one JSON object
+# a line, with the request id of every line of a request; for production).
+LOG_FORMAT = "plain"
+LOG_LEVEL = "INFO"
+# /metrics (Prometheus) answers a request carrying "Authorization: Bearer
+# <METRICS_TOKEN>", or coming from one of METRICS_NETWORKS (addresses or CIDR
+# networks, e.g. ["10.0.0.0/8"]); anything else gets 403. Both empty: refused to all.
+METRICS_TOKEN = ""
+METRICS_NETWORKS: list[str] = []
+# Error reports go to Sentry when this is set (scrubbed of secrets first).
+SENTRY_DSN = ""
+SENTRY_ENVIRONMENT = "production"
+SENTRY_RELEASE = ""
+# Share of requests traced for Sentry's performance pages (0 turns tracing off).
+SENTRY_TRACES_SAMPLE_RATE = 0.0
+# `giveaway forget-addresses` (cron) removes the client address of events older
+# than this many days.
+EVENT_ADDRESS_RETENTION_DAYS = 90

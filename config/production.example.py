@@ -12,3 +12,7 @@ SESSION_COOKIE_SECURE = True
 # plan, as keys registered under an old RP id stop working.
 WEBAUTHN_RP_ID = "giveaway.index.example"
 WEBAUTHN_ORIGIN = "https://giveaway.index.example"
+# Operations (docs/operations.md): JSON logs, who may scrape /metrics, error reports.
+LOG_FORMAT = "json"
+METRICS_NETWORKS = ["10.0.0.0/8"]
+# SENTRY_DSN = "https://key@sentry.example/1"

@@ -8,7 +8,17 @@ from typing import Any
 
 from flask import Flask
 
-from giveaway import commands, db, errors, extensions, mail, security, settings, templating
+from giveaway import (
+    commands,
+    db,
+    errors,
+    extensions,
+    mail,
+    observability,
+    security,
+    settings,
+    templating,
+)
 from giveaway.accounts import loader
 from giveaway.accounts import views as accounts_views
 from giveaway.admin import mandate
@@ -18,6 +28,7 @@ from giveaway.claims import eligibility
 from giveaway.claims import views as claims_views
 from giveaway.critical import admin_views as critical_admin_views
 from giveaway.main import views as main_views
+from giveaway.privacy import views as privacy_views
 from giveaway.twofactor import views as twofactor_views
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,10 +42,16 @@ BLUEPRINTS = (
     claims_views.bp,
     claims_admin_views.bp,
     critical_admin_views.bp,
+    privacy_views.bp,
 )
 
 # Each area's own settings, checked with the rest by settings.check at start-up.
-SETTINGS_CHECKS = (mail.check_settings, eligibility.check_settings, mandate.check_settings)
+SETTINGS_CHECKS = (
+    mail.check_settings,
+    eligibility.check_settings,
+    mandate.check_settings,
+    observability.check_settings,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -55,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security(app)
     register_template_helpers(app)
     register_commands(app)
+    register_observability(app)
     return app
 
 
@@ -94,6 +112,11 @@ def register_security(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     templating.init_app(app)
+
+
+def register_observability(app: Flask) -> None:
+    """Last: metrics, logs and error reports see every route and cron command."""
+    observability.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -18,6 +18,7 @@ from giveaway.admin import cli as admin_cli
 from giveaway.claims import cli as claims_cli
 from giveaway.clitools import command, fail
 from giveaway.critical import cli as critical_cli
+from giveaway.privacy import cli as privacy_cli
 from giveaway.projects.roles_import import import_roles
 
 
@@ -121,4 +122,5 @@ ALL: list[click.Command] = [
     *critical_cli.COMMANDS,
     *claims_cli.COMMANDS,
     *admin_cli.COMMANDS,
+    *privacy_cli.COMMANDS,
 ]

@@ -13,6 +13,7 @@ from giveaway.critical.models import (
 from giveaway.db import Base
 from giveaway.events.models import Event
 from giveaway.mail.models import OutboxMessage
+from giveaway.observability.models import JobRun
 from giveaway.projects.models import Project, Role, RoleName
 from giveaway.twofactor.models import RecoveryCode, UsedChallenge, WebAuthnCredential
 
@@ -25,6 +26,7 @@ __all__ = [
     "DownloadImport",
     "DownloadPeriod",
     "Event",
+    "JobRun",
     "MandateReminder",
     "OutboxMessage",
     "Project",

@@ -20,7 +20,7 @@ from flask import session as cookie_session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
-from giveaway import clock, db
+from giveaway import clock, db, signals
 from giveaway.accounts.forms import ResendVerificationForm
 from giveaway.accounts.service import lock_account
 from giveaway.claims import claim as claiming
@@ -90,8 +90,10 @@ def claim():  # type: ignore[no-untyped-def]
     lock_account(session, user)
     result = eligibility.check(session, user, now)
     if result.claimed is not None:
+        signals.claim("already")
         return redirect(url_for("giveaway.index", _anchor="your-code"), 303)
     if not result.eligible:
+        signals.claim_refused(result)
         # The page lists what failed; the region was not even looked at (an
         # error about it would not show: the form is only shown to the eligible).
         if result.only_pool_empty:
@@ -100,13 +102,16 @@ def claim():  # type: ignore[no-untyped-def]
         flash("No code was claimed: the checks marked as not met say why.", "error")
         return _page(403)
     if not valid:
+        signals.claim("refused", "form")
         return _page(400, form=form)
     # The one decision the region is used for; the value goes no further.
     ships = eligibility.ships_to(form.region.data)
     form.region.data = None
     if not ships:
+        signals.claim("refused", "region")
         return _page(200, region_refused=True)
     outcome = claiming.claim(session, user, now)
+    signals.claim(outcome.status, batch_id=outcome.code.batch_id if outcome.code else None)
     if outcome.status == "empty":
         flash(
             "Sorry: the last code was just claimed. You can ask to be told when codes return.",

@@ -144,6 +144,8 @@ def test_maintainer_pages_and_giveaway_states(page, live_server):  # type: ignor
         "/account/security",
         "/account/security/totp",
         "/account/security/recovery-codes",
+        "/account/history",
+        "/account/delete",
         "/giveaway",
         "/admin/",  # the 403 page
     ):
@@ -188,6 +190,7 @@ def test_admin_pages(page, live_server):  # type: ignore[no-untyped-def]
         "/admin/users?q=nobody-at-all",
         f"/admin/users/{maria.id}",
         f"/admin/users/{admin.id}",
+        f"/admin/users/{maria.id}/delete",
         "/admin/events",
         "/admin/events?since=not-a-date",
         "/admin/batches",
@@ -226,6 +229,9 @@ def test_every_get_page_is_covered():  # type: ignore[no-untyped-def]
         "/giveaway",
         "/giveaway/setup",  # the walkthrough's own browser tests
         "/admin/users/<int:user_id>",
+        "/account/history",
+        "/account/delete",
+        "/metrics",  # Prometheus text for a scraper, not a page
     }
     app = create_app({"SECRET_KEY": "x", "DATABASE_URL": "sqlite://", "TESTING": True})
     missing = [

@@ -88,6 +88,14 @@ MATRIX: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("GET", "/admin/adoption.csv"): ADMIN,
     ("GET", "/admin/over-time.csv"): ADMIN,
     ("GET", "/giveaway/setup"): USER,
+    # Refused to everyone until METRICS_TOKEN or METRICS_NETWORKS lets a scraper in.
+    ("GET", "/metrics"): ("403", "403", "403", "403"),
+    ("GET", "/account/history"): USER,
+    ("GET", "/account/delete"): USER,
+    # Without the password (and the box ticked) nothing is deleted: the form again.
+    ("POST", "/account/delete"): USER,
+    ("GET", "/admin/users/<int:user_id>/delete"): ADMIN,
+    ("POST", "/admin/users/<int:user_id>/delete"): ADMIN,
     # Signs the user out and sends them to sign in again with a key.
     ("POST", "/giveaway/setup/sign-in-again"): ("login", "login", "login", "login"),
 }

@@ -134,13 +134,51 @@ def test_claim_answers_429_with_retry_after(app, client):
 
 
 def test_no_secret_reaches_logs_events_or_error_pages(app, caplog):
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("werkzeug").setLevel(logging.DEBUG)
+    found = _walk_through_every_secret(app)
+    logs = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    _assert_nothing_leaked(found, logs)
+
+
+def test_no_secret_reaches_the_json_logs(tmp_path, sqlite_template, caplog):
+    """The same walk with the production log format: every JSON line, every field."""
+    import io
+
+    from tests.conftest import make_sqlite_app
+
+    app = make_sqlite_app(tmp_path, sqlite_template, LOG_FORMAT="json", LOG_LEVEL="DEBUG")
+    handler = app.extensions["logs.handler"]
+    stream = io.StringIO()
+    handler.setStream(stream)
+    root = logging.getLogger()
+    level = root.level
+    try:
+        logging.getLogger("werkzeug").setLevel(logging.DEBUG)
+        found = _walk_through_every_secret(app)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        app.extensions["db.engine"].dispose()
+    lines = stream.getvalue().splitlines()
+    records = [json.loads(line) for line in lines]
+    # The walk logged (requests, the claim); each line is one JSON object with a request id.
+    assert any(r["message"] == "claim" and r.get("outcome") == "claimed" for r in records)
+    assert all("request_id" in r for r in records)
+    _assert_nothing_leaked(found, stream.getvalue())
+    # No field carries the region answer, under any name.
+    assert not any('"DE"' in json.dumps(r) or "region" in r for r in records)
+
+
+def _walk_through_every_secret(app):  # type: ignore[no-untyped-def]
+    """Register, sign in wrongly and rightly, set up TOTP and recovery codes, claim
+    naming a region, sign in with a recovery code, open the admin pages; returns what
+    must not leak and what the pages and events showed."""
     from giveaway.events.models import Event
     from tests.claims.factories import make_batch, make_maintainer
 
     for name in ("RATELIMIT_CLAIM", "RATELIMIT_TWOFACTOR", "RATELIMIT_LOGIN"):
         app.config[name] = "1000/minute"
-    caplog.set_level(logging.DEBUG)
-    logging.getLogger("werkzeug").setLevel(logging.DEBUG)
     secrets: list[str] = [TEST_PASSWORD, ADMIN_TOTP_SECRET]
     make_admin(app, "root")
     make_maintainer(app, "erin")
@@ -214,7 +252,21 @@ def test_no_secret_reaches_logs_events_or_error_pages(app, caplog):
             json.dumps(e.detail, default=str) + " " + str(e.kind)
             for e in db.session().scalars(sa.select(Event))
         ]
-    logs = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    return {
+        "secrets": secrets,
+        "mallorys": mallorys,
+        "details": details,
+        "admin_pages": admin_pages,
+        "erin_pages": erin_pages,
+        "recovery": recovery,
+        "raw_secret": raw_secret,
+    }
+
+
+def _assert_nothing_leaked(found, logs: str) -> None:  # type: ignore[no-untyped-def]
+    secrets, mallorys, details = found["secrets"], found["mallorys"], found["details"]
+    admin_pages, erin_pages = found["admin_pages"], found["erin_pages"]
+    recovery, raw_secret = found["recovery"], found["raw_secret"]
     for secret_value in secrets:
         assert secret_value not in logs, f"{secret_value!r} in the logs"
         assert not any(secret_value in d for d in details), f"{secret_value!r} in an event"

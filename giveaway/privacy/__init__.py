@@ -1,0 +1,1 @@
+"""Personal data: a maintainer's own security history, deleting an account, retention."""
