@@ -46,6 +46,12 @@ BREACHED_PASSWORDS_TIMEOUT = 2.0
 # shared between hosts. Limits fail open (with a logged warning) when the
 # storage is down.
 RATELIMIT_STORAGE_URI = "memory://"
+# Seconds to wait for the rate-limit storage (connecting, and each reply) before
+# the limit is skipped: a Redis that hangs costs each limited request about
+# this much per limit checked, never the portal. Extra redis-py options (a dict)
+# go in RATELIMIT_STORAGE_OPTIONS.
+RATELIMIT_STORAGE_TIMEOUT = 0.5
+RATELIMIT_STORAGE_OPTIONS = {}
 RATELIMIT_ENABLED = True
 RATELIMIT_LOGIN = "10/minute;50/hour"
 RATELIMIT_REGISTER = "5/minute;20/hour"
