@@ -116,7 +116,6 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_appcontext
     def close_session(exc: BaseException | None) -> None:
-        g.pop("mail_queue", None)
         db_session = g.pop("db_session", None)
         connection = g.pop("db_connection", None)
         try:
@@ -180,22 +179,15 @@ def session() -> Session:
 
 
 def commit() -> None:
-    """Commit the current session, then send the mail queued during it."""
-    from giveaway import mail
-
+    """Commit the current session (what else happens then hooks the session's events)."""
     if "db_session" in g:
-        mail.stage_queue(g.db_session)
         g.db_session.commit()
-    mail.flush_queue()
 
 
 def rollback() -> None:
-    """Roll the current session back and forget the mail it queued."""
-    from giveaway import mail
-
+    """Roll the current session back."""
     if "db_session" in g:
         g.db_session.rollback()
-    mail.discard_queue()
 
 
 def dialect_name() -> str:
