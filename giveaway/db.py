@@ -50,24 +50,54 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers go on while one writer writes; the busy timeout makes
-    # writers queue instead of failing at once under concurrent requests.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers go on while one writer writes; the busy timeout makes
+        # writers queue instead of failing at once under concurrent requests.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = 10.0,
+    connect_timeout: float = 5.0,
+    sqlite_busy_timeout: float = 20.0,
+) -> Engine:
+    """The engine for `url`; every wait on the database is bounded.
+
+    SQLite: a writer waits up to `sqlite_busy_timeout` seconds for the write lock.
+    pysqlite opens the transaction (BEGIN) right before its first write, so a
+    write transaction holds the lock only from that write to its commit, and
+    never has to upgrade a read snapshot (which fails at once, whatever the
+    timeout). PostgreSQL: each process keeps up to `pool_size` + `max_overflow`
+    connections (default overflow: `pool_size`); a thread waits `pool_timeout`
+    seconds for one, and connecting gives up after `connect_timeout`.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": sqlite_busy_timeout})
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_busy_timeout))
         return engine
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": max(1, round(connect_timeout))}
+        if url.startswith("postgresql")
+        else {},
     )
 
 
@@ -81,6 +111,10 @@ def init_app(app: Flask) -> None:
             app.config["DATABASE_URL"],
             echo=app.config["DATABASE_ECHO"],
             pool_size=app.config["DATABASE_POOL_SIZE"],
+            max_overflow=app.config["DATABASE_MAX_OVERFLOW"],
+            pool_timeout=float(app.config["DATABASE_POOL_TIMEOUT"]),
+            connect_timeout=float(app.config["DATABASE_CONNECT_TIMEOUT"]),
+            sqlite_busy_timeout=float(app.config["SQLITE_BUSY_TIMEOUT"]),
         )
     except (ArgumentError, NoSuchModuleError) as exc:
         raise SettingsError(
