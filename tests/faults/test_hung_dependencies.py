@@ -46,15 +46,15 @@ def test_a_hung_redis_costs_each_request_seconds_not_the_portal(tmp_path, sqlite
                 # Limits fail open: a second wrong password is a 401, not a 429.
                 for _ in range(2):
                     wrong = within(
-                        10,
+                        20,
                         post_form,
                         client,
                         "/account/login",
                         {"username": "maria", "password": "wrong" * 3},
                     )
                     assert wrong.status_code == 401
-                assert within(10, login, client, "maria").status_code == 302
-                assert within(10, claim, client).status_code == 303
+                assert within(20, login, client, "maria").status_code == 302
+                assert within(20, claim, client).status_code == 303
             assert shown_code(client) is not None
             assert any(r.name.startswith("flask-limiter") for r in caplog.records)
 
@@ -64,13 +64,16 @@ def test_a_hung_redis_costs_each_request_seconds_not_the_portal(tmp_path, sqlite
                 make_user(app, f"crowd{n}")
                 return login(app.test_client(), f"crowd{n}").status_code
 
-            with ThreadPoolExecutor(12) as pool:
+            pool = ThreadPoolExecutor(12)
+            try:
                 started = time.monotonic()
                 futures = [pool.submit(sign_in, n) for n in range(12)]
-                assert within(10, app.test_client().get, "/healthz").status_code == 200
-                assert within(10, app.test_client().get, "/").status_code == 200
-                statuses = [f.result(timeout=30) for f in futures]
-                assert time.monotonic() - started < 30
+                assert within(20, app.test_client().get, "/healthz").status_code == 200
+                assert within(20, app.test_client().get, "/").status_code == 200
+                statuses = [f.result(timeout=90) for f in futures]
+                assert time.monotonic() - started < 90
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)  # never wait on a hung thread
             assert statuses == [302] * 12
         finally:
             app.extensions["db.engine"].dispose()
@@ -101,14 +104,14 @@ def test_a_hung_mail_server_keeps_the_receipt_and_not_the_maintainer(tmp_path, s
             make_batch(app, count=2)
             client = app.test_client()
             login(client, "maria")
-            assert within(10, claim, client).status_code == 303
+            assert within(20, claim, client).status_code == 303
             assert shown_code(client) is not None
             [receipt] = _receipts(app)
             assert receipt.sent_at is None and receipt.failed_at is None
             assert receipt.attempts == 1 and "timed out" in (receipt.last_error or "")
 
             # The cron run is bounded too, and keeps the receipt for the next one.
-            result = within(10, app.test_cli_runner().invoke, args=["send-mail"])
+            result = within(20, app.test_cli_runner().invoke, args=["send-mail"])
             assert result.exit_code == 0, result.output
             [receipt] = _receipts(app)
             assert receipt.sent_at is None and receipt.sending_since is None
@@ -126,7 +129,7 @@ def test_a_hung_breached_password_api_accepts_the_password(tmp_path, sqlite_temp
         )
         try:
             with caplog.at_level(logging.WARNING):
-                response = within(10, register, app.test_client(), "newbie")
+                response = within(20, register, app.test_client(), "newbie")
             assert response.status_code == 302
             assert "breached-password check unavailable" in caplog.text
         finally:
@@ -185,7 +188,7 @@ def test_a_trickling_breached_password_api_is_cut_off_at_its_deadline(app, caplo
         with caplog.at_level(logging.WARNING):
             started = time.monotonic()
             assert within(10, check) is False
-            assert time.monotonic() - started < 5
+            assert time.monotonic() - started < 10
         assert "breached-password check unavailable" in caplog.text
     finally:
         server.close()
