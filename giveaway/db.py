@@ -50,18 +50,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def _sqlite_pragmas(busy_timeout: float) -> Callable[[Any, Any], None]:
-    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        # WAL lets readers go on while one writer writes; the busy timeout makes
-        # writers queue instead of failing at once under concurrent requests.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    return on_connect
+def _sqlite_pragmas(
+    dbapi_connection: Any, connection_record: Any, busy_timeout: float = 20.0
+) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while one writer writes; the busy timeout makes
+    # writers queue instead of failing at once under concurrent requests.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def make_engine(
@@ -86,7 +85,11 @@ def make_engine(
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": sqlite_busy_timeout})
-        event.listen(engine, "connect", _sqlite_pragmas(sqlite_busy_timeout))
+
+        def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection, connection_record, sqlite_busy_timeout)
+
+        event.listen(engine, "connect", on_connect)
         return engine
     return create_engine(
         url,
