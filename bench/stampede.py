@@ -1,11 +1,15 @@
 """The opening-minute stampede: many maintainers sign in and claim at once.
 
-    /work/main/.venv/bin/python bench/stampede.py [--connections 64] [--users 640]
+    .venv/bin/python bench/stampede.py [--connections 64] [--users 640]
         [--pool 400] [--max-seconds 60] [--redis-db 13]
+        [--database postgresql|sqlite] [--workers 2] [--threads 8]
 
 gunicorn (-k gthread -w 2 --threads 8) serves the portal on 127.0.0.1 from a
 scratch PostgreSQL database (created and dropped), with rate limits stored in
-Redis (database --redis-db, flushed first). `--connections` simulated
+Redis (database --redis-db, flushed first). With `--database sqlite` it serves
+the embedded default instead: a SQLite file in a scratch directory, rate limits
+in each process's memory (one machine; the README's command is
+`--workers 4 --threads 8`). `--connections` simulated
 maintainers run at once, each on its own keep-alive connection; each one, in
 turn for its share of the users:
 
@@ -41,6 +45,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -206,8 +212,9 @@ def run(
     users: int = 640,
     pool: int = 400,
     max_seconds: float = 60.0,
-    redis_url: str = "redis://127.0.0.1:6379/13",
+    redis_url: str | None = "redis://127.0.0.1:6379/13",
     pg_admin_url: str = PG_ADMIN_URL,
+    database: str = "postgresql",
     workers: int = 2,
     threads: int = 8,
     think_time: float = 0.0,
@@ -219,17 +226,20 @@ def run(
 
     from giveaway import create_app, db, migrate
 
-    for url in (pg_admin_url, redis_url):
+    if database not in ("postgresql", "sqlite"):
+        raise ValueError(f"--database must be postgresql or sqlite, not {database!r}")
+    for url in (pg_admin_url, redis_url or ""):
         host = sa.make_url(url).host if "://" in url and not url.startswith("redis") else None
         if url.startswith("redis"):
             host = url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
         if host not in ("127.0.0.1", "localhost", None):
             raise ValueError(f"the stampede only runs against local servers, not {host}")
-    redis.Redis.from_url(redis_url).flushdb()
+    if redis_url:
+        redis.Redis.from_url(redis_url).flushdb()
     outbox = tempfile.mkdtemp(prefix="giveaway-stampede-outbox-")
     secret = "stampede-" + PasswordHasher().hash("s")[-22:]
     try:
-        with scratch_postgres("giveaway_stampede", pg_admin_url) as url:
+        with _scratch_database(database, pg_admin_url) as url:
             engine = db.make_engine(url, pool_size=2)
             migrate.upgrade(engine)
             ids = seed_giveaway(
@@ -242,7 +252,7 @@ def run(
                 "GIVEAWAY_DATABASE_URL": url,
                 "GIVEAWAY_SECRET_KEY": secret,
                 "GIVEAWAY_MAIL_URL": f"file://{outbox}",
-                "GIVEAWAY_RATELIMIT_STORAGE_URI": redis_url,
+                "GIVEAWAY_RATELIMIT_STORAGE_URI": redis_url or "memory://",
                 # One IP address for the whole crowd: the per-IP sign-in limit is raised.
                 "GIVEAWAY_RATELIMIT_LOGIN": "100000/minute",
                 "GIVEAWAY_DATABASE_POOL_SIZE": str(threads),
@@ -305,7 +315,8 @@ def run(
             engine.dispose()
     finally:
         shutil.rmtree(outbox, ignore_errors=True)
-        redis.Redis.from_url(redis_url).flushdb()
+        if redis_url:
+            redis.Redis.from_url(redis_url).flushdb()
 
     steps = {}
     for step in STEPS:
@@ -322,6 +333,9 @@ def run(
         n for (_, status), n in results.errors.items() if isinstance(status, int) and status >= 500
     )
     figures = {
+        "database": database,
+        "workers": workers,
+        "threads": threads,
         "connections": connections,
         "users_started": results.claimants,
         "pool": pool,
@@ -341,6 +355,20 @@ def run(
     }
     report(figures, log)
     return figures
+
+
+@contextmanager
+def _scratch_database(database: str, pg_admin_url: str) -> Iterator[str]:
+    """A scratch database URL: a new PostgreSQL database, or a SQLite file (both removed)."""
+    if database == "postgresql":
+        with scratch_postgres("giveaway_stampede", pg_admin_url) as url:
+            yield url
+        return
+    directory = tempfile.mkdtemp(prefix="giveaway-stampede-sqlite-")
+    try:
+        yield f"sqlite:///{directory}/giveaway.sqlite3"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _wait_for_receipts(outbox: str, expected: int, timeout: float = 20.0) -> int:
@@ -371,6 +399,7 @@ def _subject(path: Path) -> str:
 
 def report(f: dict, log) -> None:  # type: ignore[no-untyped-def,type-arg]
     log(
+        f"{f['database']}, gunicorn {f['workers']} workers x {f['threads']} threads: "
         f"{f['connections']} connections, {f['users_started']} maintainers, pool {f['pool']}, "
         f"think time {f['think_time']:.2f} s (mean): signing in took {f['signing_in']:.1f} s; "
         f"then {f['requests']} requests in {f['elapsed']:.1f} s = "
@@ -410,14 +439,20 @@ def main() -> int:
         "--think", type=float, default=0.0, help="mean pause between a maintainer's clicks (s)"
     )
     parser.add_argument("--pg", default=PG_ADMIN_URL)
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
     figures = run(
         connections=args.connections,
         users=args.users,
         pool=args.pool,
         max_seconds=args.max_seconds,
-        redis_url=f"redis://127.0.0.1:6379/{args.redis_db}",
+        redis_url=f"redis://127.0.0.1:6379/{args.redis_db}" if args.database != "sqlite" else None,
         pg_admin_url=args.pg,
+        database=args.database,
+        workers=args.workers,
+        threads=args.threads,
         think_time=args.think,
     )
     return 1 if figures["problems"] or figures["server_errors"] or figures["errors"] else 0

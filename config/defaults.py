@@ -12,7 +12,25 @@ SECRET_KEY = "dev-only-not-secret"
 # SQLAlchemy URL; empty means SQLite in the instance folder (giveaway.sqlite3).
 DATABASE_URL = ""
 DATABASE_ECHO = False
+# PostgreSQL connections per worker process: DATABASE_POOL_SIZE kept open, up to
+# DATABASE_MAX_OVERFLOW more under load (None: as many as the pool size). Size
+# them so that hosts x workers x (pool + overflow), plus cron, stays below the
+# server's max_connections (100 by default): with gunicorn -w 4 --threads 8,
+# a pool of 9 (8 threads and the mail courier) and an overflow of 0 use 36
+# connections a host. The defaults (10 + 10) allow 80 a host: two hosts can
+# exhaust a default PostgreSQL, which then refuses connections (503 pages and a
+# log line naming these settings).
 DATABASE_POOL_SIZE = 10
+DATABASE_MAX_OVERFLOW = None
+# Seconds a request waits for a free pooled connection, and for the server to
+# accept a new one, before it gets the "busy" or "unavailable" page.
+DATABASE_POOL_TIMEOUT = 10.0
+DATABASE_CONNECT_TIMEOUT = 5.0
+# SQLite (the embedded default): seconds a writer waits for the write lock
+# before giving up with a "busy, try again" page. Write transactions are a few
+# milliseconds; under a launch stampede on one machine they queue. Keep it below
+# gunicorn's worker timeout (30 s).
+SQLITE_BUSY_TIMEOUT = 20.0
 
 # Where mail goes: smtp://user:pass@host:port (STARTTLS when the server offers
 # it, or smtps:// for implicit TLS), file:///dir (one .eml a message) or
@@ -46,6 +64,12 @@ BREACHED_PASSWORDS_TIMEOUT = 2.0
 # shared between hosts. Limits fail open (with a logged warning) when the
 # storage is down.
 RATELIMIT_STORAGE_URI = "memory://"
+# Seconds to wait for the rate-limit storage (connecting, and each reply) before
+# the limit is skipped: a Redis that hangs costs each limited request about
+# this much per limit checked, never the portal. Extra redis-py options (a dict)
+# go in RATELIMIT_STORAGE_OPTIONS.
+RATELIMIT_STORAGE_TIMEOUT = 0.5
+RATELIMIT_STORAGE_OPTIONS = {}
 RATELIMIT_ENABLED = True
 RATELIMIT_LOGIN = "10/minute;50/hour"
 RATELIMIT_REGISTER = "5/minute;20/hour"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -58,9 +57,36 @@ class UTCDateTime(TypeDecorator[datetime]):
 _sqlite_pragmas = dialect.sqlite_pragmas
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    engine = create_engine(url, echo=echo, **dialect.engine_options(url, pool_size=pool_size))
-    dialect.prepare_engine(engine)
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = 10.0,
+    connect_timeout: float = 5.0,
+    sqlite_busy_timeout: float = 20.0,
+) -> Engine:
+    """The engine for `url`; every wait on the database is bounded.
+
+    SQLite: a writer waits up to `sqlite_busy_timeout` seconds for the write lock.
+    pysqlite opens the transaction (BEGIN) right before its first write, so a
+    write transaction holds the lock only from that write to its commit, and
+    never has to upgrade a read snapshot (which fails at once, whatever the
+    timeout). PostgreSQL: each process keeps up to `pool_size` + `max_overflow`
+    connections (default overflow: `pool_size`); a thread waits `pool_timeout`
+    seconds for one, and connecting gives up after `connect_timeout`.
+    """
+    options = dialect.engine_options(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        connect_timeout=connect_timeout,
+        sqlite_busy_timeout=sqlite_busy_timeout,
+    )
+    engine = create_engine(url, echo=echo, **options)
+    dialect.prepare_engine(engine, sqlite_busy_timeout=sqlite_busy_timeout)
     return engine
 
 
@@ -70,10 +96,13 @@ def init_app(app: Flask) -> None:
         app.config["DATABASE_URL"],
         echo=app.config["DATABASE_ECHO"],
         pool_size=app.config["DATABASE_POOL_SIZE"],
+        max_overflow=app.config["DATABASE_MAX_OVERFLOW"],
+        pool_timeout=float(app.config["DATABASE_POOL_TIMEOUT"]),
+        connect_timeout=float(app.config["DATABASE_CONNECT_TIMEOUT"]),
+        sqlite_busy_timeout=float(app.config["SQLITE_BUSY_TIMEOUT"]),
     )
     app.extensions["db.engine"] = engine
     app.extensions["db.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
-    app.extensions["db.hooks"] = BoundaryHooks()
 
     @app.after_request
     def commit_at_boundary(response):  # type: ignore[no-untyped-def]
@@ -161,41 +190,16 @@ def session() -> Session:
     return g.db_session
 
 
-@dataclass
-class BoundaryHooks:
-    """Work that rides on the request's or command's transaction boundary.
-
-    Other layers register here (mail: store its queue before the commit, send it
-    after, forget it on rollback), so the database layer knows nothing of them.
-    """
-
-    before_commit: list[Callable[[Session], None]] = field(default_factory=list)
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
-    after_rollback: list[Callable[[], None]] = field(default_factory=list)
-
-
-def hooks(app: Flask | None = None) -> BoundaryHooks:
-    """The boundary hooks of `app` (default: the current app)."""
-    return (app or current_app).extensions["db.hooks"]
-
-
 def commit() -> None:
-    """Commit the current session; the before- and after-commit hooks run around it."""
-    boundary = hooks()
+    """Commit the current session (what else happens then hooks the session's events)."""
     if "db_session" in g:
-        for before in boundary.before_commit:
-            before(g.db_session)
         g.db_session.commit()
-    for after in boundary.after_commit:
-        after()
 
 
 def rollback() -> None:
-    """Roll the current session back; the after-rollback hooks run after it."""
+    """Roll the current session back."""
     if "db_session" in g:
         g.db_session.rollback()
-    for after in hooks().after_rollback:
-        after()
 
 
 def dialect_name() -> str:

@@ -31,26 +31,48 @@ def name(bind: Session | Connection | Engine) -> str:
 # --- connecting ---------------------------------------------------------------------
 
 
-def engine_options(url: str, *, pool_size: int) -> dict[str, Any]:
-    """create_engine's keyword arguments for the database at `url`."""
+def engine_options(
+    url: str,
+    *,
+    pool_size: int,
+    max_overflow: int | None = None,
+    pool_timeout: float = 10.0,
+    connect_timeout: float = 5.0,
+    sqlite_busy_timeout: float = 20.0,
+) -> dict[str, Any]:
+    """create_engine's keyword arguments for the database at `url` (every wait bounded)."""
     if url.startswith(SQLITE):
-        return {"connect_args": {"timeout": 10}}
-    return {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+        return {"connect_args": {"timeout": sqlite_busy_timeout}}
+    return {
+        "pool_size": pool_size,
+        "max_overflow": pool_size if max_overflow is None else max_overflow,
+        "pool_timeout": pool_timeout,
+        "pool_pre_ping": True,
+        "connect_args": {"connect_timeout": max(1, round(connect_timeout))}
+        if url.startswith(POSTGRESQL)
+        else {},
+    }
 
 
-def prepare_engine(engine: Engine) -> None:
+def prepare_engine(engine: Engine, *, sqlite_busy_timeout: float = 20.0) -> None:
     """What every new connection needs (SQLite's pragmas)."""
     if engine.dialect.name == SQLITE:
-        event.listen(engine, "connect", sqlite_pragmas)
+
+        def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+            sqlite_pragmas(dbapi_connection, connection_record, sqlite_busy_timeout)
+
+        event.listen(engine, "connect", on_connect)
 
 
-def sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+def sqlite_pragmas(
+    dbapi_connection: Any, connection_record: Any, busy_timeout: float = 20.0
+) -> None:
     """Each new SQLite connection's set-up (also for engines built outside make_engine)."""
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer writes; the busy timeout makes
     # writers queue instead of failing at once under concurrent requests.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

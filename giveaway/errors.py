@@ -9,6 +9,7 @@ import time
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from giveaway import db
@@ -80,6 +81,13 @@ def init_app(app: Flask) -> None:
     def database_down(error: Exception):  # type: ignore[no-untyped-def]
         return database_error_response(error)
 
+    @app.errorhandler(SQLAlchemyTimeoutError)
+    def pool_exhausted(error: Exception):  # type: ignore[no-untyped-def]
+        # Every pooled connection stayed busy for DATABASE_POOL_TIMEOUT: load.
+        log.error("no free database connection on %s %s", request.method, request.path)
+        _forget_failed_work()
+        return render_error(503, BUSY, retry_after=5)
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
         if isinstance(error, HTTPException):
@@ -88,13 +96,45 @@ def init_app(app: Flask) -> None:
         return render_error(500)
 
 
+BUSY = (
+    "The portal is very busy right now and could not finish this in time. Nothing was "
+    "changed; please try again in a few seconds."
+)
+
+
 def database_error_response(error: Exception):  # type: ignore[no-untyped-def]
-    """The friendly page for a database error: 503 when it is unreachable, else 500."""
-    log.error("database error on %s %s: %s", request.method, request.path, error.__class__.__name__)
+    """The friendly page for a database error: 503 when it is unreachable or busy, else 500."""
+    reason = _database_trouble(error)
+    log.error(
+        "database error on %s %s: %s (%s)",
+        request.method,
+        request.path,
+        error.__class__.__name__,
+        reason,
+    )
     _forget_failed_work()
+    if reason == "busy":
+        # A lock or pool wait that ran out is load, not an unreachable database.
+        return render_error(503, BUSY, retry_after=5)
     if getattr(error, "connection_invalidated", False) or isinstance(error, OperationalError):
         return render_error(503, retry_after=30)
     return render_error(500)
+
+
+def _database_trouble(error: Exception) -> str:
+    """ "busy", "refused" or "unreachable": what went wrong, for the page and the log."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    if "database is locked" in text or "database table is locked" in text:
+        return "busy"
+    if "lock timeout" in text or "canceling statement due to lock timeout" in text:
+        return "busy"
+    if "too many clients" in text or "remaining connection slots are reserved" in text:
+        return (
+            "refused: the server is out of connections; size DATABASE_POOL_SIZE and "
+            "DATABASE_MAX_OVERFLOW so that hosts x workers x (pool + overflow) stays "
+            "below its max_connections"
+        )
+    return "unreachable"
 
 
 def _forget_failed_work() -> None:

@@ -15,11 +15,28 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(
     key_func=get_remote_address,
-    # Fail open: with the shared storage down the portal keeps serving.
+    # Fail open: with the shared storage down (or hung) the portal keeps serving.
     swallow_errors=True,
     in_memory_fallback_enabled=False,
     default_limits=[],
 )
+
+
+def limiter_storage_options(config: dict) -> dict[str, object]:  # type: ignore[type-arg]
+    """The storage options of the rate limits: bounded timeouts for a network storage.
+
+    redis-py waits forever by default; a Redis that accepts connections but never
+    answers would hold every rate-limited request (and soon every worker thread).
+    RATELIMIT_STORAGE_TIMEOUT bounds connecting and each reply; after it the
+    limit is skipped (fail open, logged). RATELIMIT_STORAGE_OPTIONS overrides.
+    """
+    options: dict[str, object] = {}
+    uri = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    if uri.split(":", 1)[0].startswith(("redis", "rediss", "valkey")):
+        timeout = float(config["RATELIMIT_STORAGE_TIMEOUT"])
+        options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    options.update(config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    return options
 
 
 def init_app(app: Flask) -> None:
@@ -29,4 +46,5 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see this page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = limiter_storage_options(app.config)
     limiter.init_app(app)

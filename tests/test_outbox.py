@@ -212,9 +212,9 @@ def test_a_batch_delivers_each_message_once_and_keeps_the_failures(app, outbox):
         ids = []
         for address in ["a@example.org", "bounce@example.org", "b@example.org"]:
             mail.send(address, "verify_email", user=user, link="http://localhost/x")
+        mail.discard_queue()  # delivered below, by hand, not by the commit
         db.session().commit()
         ids = list(db.session().scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
-        mail.discard_queue()
         sent = mail.deliver_many(db.session(), ids + ids)  # a repeated id is sent once
         assert sent == [ids[0], ids[2]]
         assert mail.deliver_many(db.session(), ids) == []  # nothing is sent twice
@@ -233,3 +233,98 @@ def test_send_later_mail_of_work_committed_elsewhere_still_goes_out(app, outbox)
         mail.send_later(user.email, "verify_email", _later(user))
         db.commit()
     assert len(rows(app)) == 1 and len(outbox.to(user.email)) == 1
+
+
+def _queue_many(app, user, count):
+    """`count` messages in the outbox, to m0@…, m1@…, none sent yet."""
+    with app.app_context():
+        for n in range(count):
+            mail.send(f"m{n}@example.org", "verify_email", user=user, link="http://localhost/x")
+        mail.discard_queue()  # sent below by the runs under test, not by this commit
+        db.session().commit()
+
+
+class Recorder:
+    """A mail server that accepts everything; `on_accept(n)` runs after the n-th message."""
+
+    def __init__(self, on_accept=None) -> None:
+        self.recipients: list[str] = []
+        self.on_accept = on_accept
+
+    def send_raw(self, sender, recipients, data):
+        self.recipients.extend(recipients)
+        if self.on_accept:
+            self.on_accept(len(self.recipients))
+
+
+def test_a_run_slower_than_the_lease_keeps_its_messages_from_the_next_run(app):
+    """Issue 12, defect 2: a slow mail server made one run outlast the 10-minute claim
+    window, and the next cron run sent the messages still waiting in it again."""
+    user = make_user(app)
+    _queue_many(app, user, 6)
+    now = [clock.now()]
+    app.config["CLOCK"] = lambda: now[0]
+    other_runs = []
+
+    def next_cron_run() -> None:
+        with app.app_context():
+            other_runs.append(mail.retry_pending(db.session()))
+
+    def slow(count: int) -> None:
+        now[0] += timedelta(minutes=4)  # each message takes the slow server 4 minutes
+        if count in (3, 5):
+            # Cron starts the next run while this one is still sending.
+            other = threading.Thread(target=next_cron_run)
+            other.start()
+            other.join()
+
+    server = Recorder(slow)
+    app.extensions["mail.transport"] = server
+    with app.app_context():
+        assert mail.retry_pending(db.session()) == (6, 0)
+    assert other_runs == [(0, 0), (0, 0)]  # nothing was free to take
+    assert sorted(server.recipients) == [f"m{n}@example.org" for n in range(6)]
+
+
+def test_a_database_fault_after_sending_repeats_one_message_at_most(app):
+    """Issue 12, defect 2: a database fault between sending and marking sent made the
+    next run send again every message of the batch."""
+    from sqlalchemy import event
+
+    user = make_user(app)
+    _queue_many(app, user, 5)
+    engine = app.extensions["db.engine"]
+    armed = []
+
+    def fault(conn, cursor, statement, parameters, context, executemany):
+        if armed and statement.startswith("UPDATE outbox SET") and " sent_at=" in statement:
+            raise OSError("the database went away")
+
+    def arm(count: int) -> None:
+        if count == 3:
+            armed.append(True)
+
+    event.listen(engine, "before_cursor_execute", fault)
+    server = Recorder(arm)
+    app.extensions["mail.transport"] = server
+    try:
+        with app.app_context():
+            try:
+                mail.retry_pending(db.session())
+            except OSError:
+                pass
+            else:
+                raise AssertionError("the fault did not reach the run")
+    finally:
+        event.remove(engine, "before_cursor_execute", fault)
+    assert len(server.recipients) == 3  # the run stopped at the fault
+
+    # The next run, once the stopped run's lease has run out, sends what is left.
+    later = clock.now() + mail.LEASE + timedelta(minutes=1)
+    app.config["CLOCK"] = lambda: later
+    with app.app_context():
+        assert mail.retry_pending(db.session()) == (3, 0)
+    # Every message went out; only the one accepted just before the fault went twice.
+    assert sorted(set(server.recipients)) == [f"m{n}@example.org" for n in range(5)]
+    assert len(server.recipients) == 6
+    assert server.recipients.count("m2@example.org") == 2

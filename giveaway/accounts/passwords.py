@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 import requests
 from argon2 import PasswordHasher
@@ -66,8 +67,9 @@ def problems(
 def is_breached(password: str) -> bool:
     """Ask the breached-password range API, sending only 5 hex digits of the SHA-1.
 
-    Fails open: when the service is slow or down, the password is accepted and
-    a warning is logged.
+    Fails open: when the service is slow, hung or down, the password is accepted
+    and a warning is logged. BREACHED_PASSWORDS_TIMEOUT bounds the whole answer,
+    not only each read: a server sending a byte at a time cannot hold a sign-up.
     """
     url = current_app.config["BREACHED_PASSWORDS_URL"]
     if not url:
@@ -75,16 +77,11 @@ def is_breached(password: str) -> bool:
     digest = hashlib.sha1(password.encode("utf-8"), usedforsecurity=False).hexdigest().upper()
     prefix, suffix = digest[:5], digest[5:]
     try:
-        response = requests.get(
-            url + prefix,
-            timeout=current_app.config["BREACHED_PASSWORDS_TIMEOUT"],
-            headers={"Add-Padding": "true", "User-Agent": "giveaway-portal"},
-        )
-        response.raise_for_status()
-    except requests.RequestException as exc:
+        text = _fetch(url + prefix, float(current_app.config["BREACHED_PASSWORDS_TIMEOUT"]))
+    except (requests.RequestException, TimeoutError, ValueError) as exc:
         log.warning("breached-password check unavailable, accepting the password: %s", exc)
         return False
-    for line in response.text.splitlines():
+    for line in text.splitlines():
         candidate, _, count = line.strip().partition(":")
         if candidate.upper() == suffix:
             try:
@@ -92,3 +89,28 @@ def is_breached(password: str) -> bool:
             except ValueError:
                 return True
     return False
+
+
+# A padded range answer is about 30 KB; anything far larger is not one.
+_MAX_ANSWER = 1024 * 1024
+
+
+def _fetch(url: str, timeout: float) -> str:
+    """The body at `url`, or an exception once `timeout` seconds have gone by in all."""
+    deadline = time.monotonic() + timeout
+    with requests.get(
+        url,
+        timeout=timeout,
+        stream=True,
+        headers={"Add-Padding": "true", "User-Agent": "giveaway-portal"},
+    ) as response:
+        response.raise_for_status()
+        body = bytearray()
+        # read1 returns whatever has arrived (iter_content would wait for a full chunk).
+        while chunk := response.raw.read1(16384, decode_content=True):
+            body += chunk
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no whole answer within {timeout:g} s")
+            if len(body) > _MAX_ANSWER:
+                raise ValueError("the answer is too large to be a range answer")
+        return body.decode(response.encoding or "utf-8", "replace")

@@ -6,6 +6,7 @@ import contextlib
 import re
 import socket
 import threading
+import time
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -97,3 +98,66 @@ class Proxy:
                     with contextlib.suppress(OSError):
                         s.shutdown(socket.SHUT_RDWR)
                     s.close()
+
+
+class Silent:
+    """A hung server: listens on a random localhost port, accepts, never answers.
+
+    What a Redis, SMTP server or HTTP API looks like when its process is stopped
+    (SIGSTOP) or wedged: the connection succeeds, the reply never comes.
+    """
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(128)
+        self.port = self.listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)  # kept open, never read, never answered
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        for conn in self.accepted:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def __enter__(self) -> Silent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def within(seconds: float, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run fn on a thread and return its result; fail if it takes longer than `seconds`.
+
+    A hung dependency must cost seconds: the test ends at the bound either way
+    instead of hanging with the code under test.
+    """
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
+            outcome["error"] = exc
+
+    started = time.monotonic()
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    elapsed = time.monotonic() - started
+    assert not worker.is_alive(), f"still waiting after {elapsed:.1f} s (bound: {seconds} s)"
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]
