@@ -27,6 +27,7 @@ from giveaway.critical.models import (
 from giveaway.critical.periods import Window, window_for
 from giveaway.events import service as events
 from giveaway.links import external_url
+from giveaway.projects import maintainers
 from giveaway.projects.models import Project, Role
 
 _NUMBER_WORDS = dict(
@@ -384,7 +385,7 @@ def critical_projects_of(session: Session, user_id: int) -> list[CriticalInfo]:
     rows = session.execute(
         _info_query()
         .join(Role, Role.project_id == Project.id)
-        .where(Role.user_id == user_id, Project.critical_since.is_not(None))
+        .where(Role.user_id == user_id, maintainers.is_critical_role())
         .order_by(Project.critical_rank, Project.name)
     ).all()
     return [_info(p, d) for p, d in rows]
