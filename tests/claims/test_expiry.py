@@ -12,8 +12,8 @@ from giveaway import clock, db
 from giveaway.claims import expiry
 from giveaway.claims.models import PromoCode, RestockRequest
 from giveaway.twofactor.models import WebAuthnCredential
-from tests.claims.factories import make_batch, make_maintainer
-from tests.conftest import make_user, outbox_for
+from tests.conftest import outbox_for
+from tests.factories import make_batch, make_maintainer, make_user
 
 
 def _claim_directly(app, user, code: str) -> None:  # type: ignore[no-untyped-def]

@@ -21,8 +21,8 @@ from giveaway.claims import service
 from giveaway.claims.models import PromoCode, mask, mask_sql
 from giveaway.events import service as events
 from giveaway.events.models import Event
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import login, post_form
+from tests.factories import make_batch, make_maintainer
 
 pytestmark = pytest.mark.postgres
 
