@@ -21,4 +21,8 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/null 2
 fi
 
 $BIN/ruff check giveaway tests bench || exit 1
-exec $BIN/python -m pytest "$@"
+# Branch coverage of giveaway/ is measured on every run (the console-script
+# tests' own processes too: pyproject.toml [tool.coverage.run]); below the
+# floor the run fails. `scripts/test.sh -n 2` spreads the tests over two cores.
+exec $BIN/python -m pytest --cov=giveaway --cov-branch \
+  --cov-report=term-missing:skip-covered --cov-fail-under=94 "$@"
