@@ -11,7 +11,7 @@ import pytest
 from flask import abort
 
 from giveaway.security import safe_next
-from tests.conftest import base_config, login, post_form, require
+from tests.conftest import AuthActions, base_config, login, post_form, require
 from tests.factories import TEST_PASSWORD, make_user
 
 PAGES = ["/", "/account/login", "/account/register", "/account/reset", "/no-such-page"]
@@ -130,7 +130,8 @@ def test_safe_next(target, expected):
 # --- rate limits ---------------------------------------------------------------------
 
 
-def _hammer(client, auth, n: int):  # type: ignore[no-untyped-def]
+def _hammer(client, n: int):  # type: ignore[no-untyped-def]
+    auth = AuthActions(client)
     return [auth.login("alice", "wrong-password-x").status_code for _ in range(n)]
 
 

@@ -12,6 +12,7 @@ from giveaway import db
 from giveaway.admin import insight
 from giveaway.admin.models import AdoptionSnapshot
 from giveaway.claims.models import PromoBatch, PromoCode
+from tests.conftest import AuthActions
 from tests.factories import FUNNEL_NOW as NOW
 from tests.factories import claim_for, funnel_world, make_admin, make_batch, make_user, set_clock
 
@@ -170,10 +171,10 @@ def _plots(html: str) -> dict[str, str]:
     return found
 
 
-def signed_in_admin(app, client, auth):  # type: ignore[no-untyped-def]
+def signed_in_admin(app, client):  # type: ignore[no-untyped-def]
     """Sign in first: TOTP codes follow the real clock, the tests' clock is set after."""
     make_admin(app, "root")
-    assert auth.login_with_totp("root").status_code == 302
+    assert AuthActions(client).login_with_totp("root").status_code == 302
 
 
 def test_dashboard_plots_have_one_point_a_day(app, client):
