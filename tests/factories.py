@@ -376,6 +376,16 @@ def record_event(
         )
 
 
+def clear_events(app: Flask) -> None:
+    """Start the audit trail empty (the set-up's own events, e.g. the batch upload, go),
+    for tests that count every event one step writes."""
+    from giveaway.events.models import Event
+
+    with app.app_context():
+        db.session().execute(sa.delete(Event))
+        db.session().commit()
+
+
 def events_of(app: Flask, kind: str) -> list[Any]:
     """Every event of `kind`, oldest first, readable after the app context ends."""
     from giveaway.events.models import Event
