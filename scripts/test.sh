@@ -23,4 +23,8 @@ fi
 $BIN/ruff check giveaway tests bench || exit 1
 # The layers and cycles declared in pyproject.toml ([tool.importlinter]).
 $BIN/lint-imports --no-cache || exit 1
-exec $BIN/python -m pytest "$@"
+# Branch coverage of giveaway/ is measured on every run (the console-script
+# tests' own processes too: pyproject.toml [tool.coverage.run]); below the
+# floor the run fails. `scripts/test.sh -n 2` spreads the tests over two cores.
+exec $BIN/python -m pytest --cov=giveaway --cov-branch \
+  --cov-report=term-missing:skip-covered --cov-fail-under=94 "$@"

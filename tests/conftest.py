@@ -1,4 +1,10 @@
-"""Fixtures: the app on SQLite and on PostgreSQL, clients, factories, mail.
+"""Fixtures: the app on SQLite and on PostgreSQL, clients, signing in, mail.
+
+Every app fixture (`app`, `pg_app`, `any_app`) takes its settings from
+`base_config`, then the `app_settings` fixture (a folder's conftest may
+override it), then every `@pytest.mark.config(**settings)` marker, the one
+nearest the test last: module-level `pytestmark` first, the test's own after.
+Test data comes from `tests/factories.py`; `auth` signs in and out.
 
 PostgreSQL tests need a server at GIVEAWAY_TEST_PG (default
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres). Outside CI they skip
@@ -25,12 +31,12 @@ from flask.testing import FlaskClient
 
 from giveaway import create_app, db, migrate
 from giveaway.models import Base
+from tests.factories import ADMIN_TOTP_SECRET, TEST_PASSWORD, make_user
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get(
     "GIVEAWAY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-TEST_PASSWORD = "a-long-test-passphrase"  # noqa: S105
 
 
 def require(condition: bool, reason: str) -> None:
@@ -135,6 +141,20 @@ def make_pg_app(tmp_path: Path, url: str, **overrides: object) -> Flask:
 # --- the app -------------------------------------------------------------------
 
 
+@pytest.fixture
+def app_settings() -> dict[str, object]:
+    """Settings a whole folder of tests needs; a folder's conftest overrides this."""
+    return {}
+
+
+def requested_settings(request: pytest.FixtureRequest) -> dict[str, object]:
+    """`app_settings`, then the `config` markers from the farthest to the nearest."""
+    settings = dict(request.getfixturevalue("app_settings"))
+    for marker in reversed(list(request.node.iter_markers("config"))):
+        settings.update(marker.kwargs)
+    return settings
+
+
 @pytest.fixture(autouse=True)
 def no_network() -> Iterator[responses.RequestsMock]:
     """No test calls out. The breached-password API answers "not breached"."""
@@ -149,17 +169,17 @@ def no_network() -> Iterator[responses.RequestsMock]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
+def app(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
     """The app on a fresh SQLite database."""
-    application = make_sqlite_app(tmp_path, sqlite_template)
+    application = make_sqlite_app(tmp_path, sqlite_template, **requested_settings(request))
     yield application
     application.extensions["db.engine"].dispose()
 
 
 @pytest.fixture
-def pg_app(tmp_path: Path, pg_url: str) -> Iterator[Flask]:
+def pg_app(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str) -> Iterator[Flask]:
     """The app on the run's PostgreSQL database, emptied first."""
-    application = make_pg_app(tmp_path, pg_url)
+    application = make_pg_app(tmp_path, pg_url, **requested_settings(request))
     yield application
     application.extensions["db.engine"].dispose()
 
@@ -167,10 +187,12 @@ def pg_app(tmp_path: Path, pg_url: str) -> Iterator[Flask]:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def any_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     """The app on each database in turn: for rules where the database matters."""
+    settings = requested_settings(request)
     if request.param == "sqlite":
-        application = make_sqlite_app(tmp_path, request.getfixturevalue("sqlite_template"))
+        template = request.getfixturevalue("sqlite_template")
+        application = make_sqlite_app(tmp_path, template, **settings)
     else:
-        application = make_pg_app(tmp_path, request.getfixturevalue("pg_url"))
+        application = make_pg_app(tmp_path, request.getfixturevalue("pg_url"), **settings)
     yield application
     application.extensions["db.engine"].dispose()
 
@@ -258,115 +280,96 @@ def login(client: FlaskClient, username: str, password: str = TEST_PASSWORD):  #
     return post_form(client, "/account/login", {"username": username, "password": password})
 
 
-def make_user(app: Flask, username: str = "alice", **fields: object):  # type: ignore[no-untyped-def]
-    """An account with a password (TEST_PASSWORD) and a verified email, committed."""
-    from giveaway import clock
-    from giveaway.accounts.models import User
-    from giveaway.accounts.passwords import hash_password
-
-    with app.app_context():
-        now = clock.now()
-        values: dict[str, object] = {
-            "username": username,
-            "email": f"{username}@example.org",
-            "password_hash": _cached_hash(fields.pop("password", TEST_PASSWORD)),
-            "password_changed_at": now,
-            "email_verified_at": now,
-            "created_at": now,
-        }
-        values.update(fields)
-        user = User(**values)
-        session = db.session()
-        session.add(user)
-        session.commit()
-        session.refresh(user)
-        session.expunge(user)
-        _ = hash_password
-        return user
+def login_2fa(client: FlaskClient, username: str, secret: str = ADMIN_TOTP_SECRET):  # type: ignore[no-untyped-def]
+    """Sign in with the password and a fresh TOTP code (each code works once)."""
+    return AuthActions(client).login_with_totp(username, secret=secret)
 
 
-_HASHES: dict[str, str] = {}
+class AuthActions:
+    """Signing in and out through the pages, as a person does (flaskr's `AuthActions`)."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    @property
+    def app(self) -> Flask:
+        return self.client.application
+
+    def register(
+        self,
+        username: str = "newbie",
+        email: str | None = None,
+        password: str = TEST_PASSWORD,
+        confirm: str | None = None,
+    ):  # type: ignore[no-untyped-def]
+        """Fill in the registration form."""
+        return post_form(
+            self.client,
+            "/account/register",
+            {
+                "username": username,
+                "email": email if email is not None else f"{username}@example.org",
+                "password": password,
+                "password_confirm": confirm if confirm is not None else password,
+            },
+        )
+
+    def login(
+        self, username: str = "alice", password: str = TEST_PASSWORD, *, next_url: str | None = None
+    ):  # type: ignore[no-untyped-def]
+        """Fill in the sign-in form (the password step only)."""
+        data = {"username": username, "password": password}
+        if next_url is not None:
+            data["next"] = next_url
+        return post_form(self.client, "/account/login", data)
+
+    def login_with_totp(
+        self,
+        username: str = "root",
+        password: str = TEST_PASSWORD,
+        *,
+        secret: str = ADMIN_TOTP_SECRET,
+    ):  # type: ignore[no-untyped-def]
+        """Sign in with the password, then a fresh code of the authenticator app.
+
+        Each code works once, so the account's last used step is forgotten
+        first: a test may sign the same account in twice within 30 seconds.
+        """
+        import pyotp
+
+        from giveaway import clock
+        from giveaway.accounts.models import User
+
+        with self.app.app_context():
+            session = db.session()
+            session.execute(
+                sa.update(User)
+                .where(sa.func.lower(User.username) == username.lower())
+                .values(totp_last_step=None)
+            )
+            session.commit()
+        response = self.login(username, password)
+        assert response.status_code == 302 and "/login/2fa" in response.headers["Location"], (
+            response
+        )
+        with self.app.app_context():
+            code = pyotp.TOTP(secret).at(clock.now())  # the app's clock: tests may set it
+        response = post_form(
+            self.client, "/account/login/2fa/totp", {"code": code}, page="/account/login/2fa"
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        """Sign out with the form every signed-in page carries."""
+        return post_form(self.client, "/account/logout", {}, page="/account/")
 
 
-def _cached_hash(password: object) -> str | None:
-    """argon2 is slow on purpose; tests reuse one hash per password."""
-    if password is None:
-        return None
-    from giveaway.accounts.passwords import hash_password
-
-    key = str(password)
-    if key not in _HASHES:
-        _HASHES[key] = hash_password(key)
-    return _HASHES[key]
-
-
-def make_project(
-    app: Flask, name: str, *, maintainers=(), critical: bool = False, **fields: object
-):  # type: ignore[no-untyped-def]
-    """A project with (user, role) maintainers; `critical` marks it critical now."""
-    from giveaway import clock
-    from giveaway.projects import names
-    from giveaway.projects.models import Project, Role, RoleName
-
-    with app.app_context():
-        session = db.session()
-        values: dict[str, object] = {"name": names.normalize(name), "display_name": name}
-        if critical:
-            values.update(critical_since=clock.now(), critical_rank=1, critical_downloads=1000)
-        values.update(fields)
-        project = Project(**values)
-        session.add(project)
-        session.flush()
-        for entry in maintainers:
-            user, role = entry if isinstance(entry, tuple) else (entry, RoleName.OWNER)
-            session.add(Role(user_id=user.id, project_id=project.id, role_name=RoleName(role)))
-        session.commit()
-        session.refresh(project)
-        session.expunge(project)
-        return project
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
 
 
 @pytest.fixture
 def user(app: Flask):  # type: ignore[no-untyped-def]
     return make_user(app)
-
-
-ADMIN_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - a test secret
-
-
-def make_admin(app: Flask, username: str = "root", **fields: object):  # type: ignore[no-untyped-def]
-    """An administrator with TOTP turned on (the admin pages need 2FA)."""
-    from giveaway import clock
-
-    fields.setdefault("totp_secret", ADMIN_TOTP_SECRET)
-    fields.setdefault("first_2fa_enabled_at", clock.now())
-    return make_user(app, username, is_admin=True, **fields)
-
-
-def login_2fa(client: FlaskClient, username: str, secret: str = ADMIN_TOTP_SECRET):  # type: ignore[no-untyped-def]
-    """Sign in with the password and a fresh TOTP code (each code works once)."""
-    import pyotp
-    from sqlalchemy import update
-
-    from giveaway.accounts.models import User
-
-    app = client.application
-    with app.app_context():
-        session = db.session()
-        session.execute(
-            update(User)
-            .where(sa.func.lower(User.username) == username.lower())
-            .values(totp_last_step=None)
-        )
-        session.commit()
-    response = login(client, username)
-    assert response.status_code == 302 and "/login/2fa" in response.headers["Location"], response
-    from giveaway import clock
-
-    with app.app_context():
-        code = pyotp.TOTP(secret).at(clock.now())  # the app's clock: tests may set it
-    response = post_form(
-        client, "/account/login/2fa/totp", {"code": code}, page="/account/login/2fa"
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return response

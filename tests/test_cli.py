@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from giveaway import db, migrate
 from giveaway.accounts.models import User
 from giveaway.projects.models import Project, Role
-from tests.accounts.conftest import events_of, get_user, link_path
-from tests.conftest import TEST_PASSWORD, base_config, login, make_user, outbox_for
+from tests.accounts.conftest import get_user, link_path
+from tests.conftest import base_config, login, outbox_for
+from tests.factories import TEST_PASSWORD, events_of, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 

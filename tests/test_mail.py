@@ -30,7 +30,7 @@ from giveaway.mail.transports import (
     SMTPTransport,
     transport_from_url,
 )
-from tests.conftest import make_user
+from tests.factories import make_user
 
 USER, PASSWORD = "mailer", "s3cret-pass"
 
@@ -188,11 +188,10 @@ def test_smtp_tls_required_refuses_a_server_without_starttls(tmp_path):
 
 
 def test_the_portal_mails_through_smtp(tmp_path, sqlite_template, smtp_server):
-    from tests.accounts.conftest import register
-    from tests.conftest import make_sqlite_app
+    from tests.conftest import AuthActions, make_sqlite_app
 
     app = make_sqlite_app(tmp_path, sqlite_template, MAIL_URL=smtp_server.url())
-    response = register(app.test_client(), "newbie")
+    response = AuthActions(app.test_client()).register("newbie")
     assert response.status_code == 302
     [received] = smtp_server.collector.messages
     assert received["To"] == "newbie@example.org"

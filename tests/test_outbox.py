@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from giveaway import clock, db, mail
 from giveaway.mail.models import OutboxMessage
-from tests.conftest import Outbox, make_user
+from tests.conftest import Outbox
+from tests.factories import make_user
 
 
 class FlakyTransport:

@@ -11,7 +11,8 @@ import pytest
 from flask import abort
 
 from giveaway.security import safe_next
-from tests.conftest import TEST_PASSWORD, base_config, login, make_user, post_form, require
+from tests.conftest import AuthActions, base_config, login, post_form, require
+from tests.factories import TEST_PASSWORD, make_user
 
 PAGES = ["/", "/account/login", "/account/register", "/account/reset", "/no-such-page"]
 
@@ -130,14 +131,15 @@ def test_safe_next(target, expected):
 
 
 def _hammer(client, n: int):  # type: ignore[no-untyped-def]
-    return [login(client, "alice", "wrong-password-x").status_code for _ in range(n)]
+    auth = AuthActions(client)
+    return [auth.login("alice", "wrong-password-x").status_code for _ in range(n)]
 
 
-def test_sign_in_is_rate_limited_with_a_friendly_page(app, client):
+def test_sign_in_is_rate_limited_with_a_friendly_page(app, client, auth):
     app.config["RATELIMIT_LOGIN"] = "3/minute"
     make_user(app, "alice")
     assert _hammer(client, 3) == [401, 401, 401]
-    response = login(client, "alice")  # even the right password waits
+    response = auth.login("alice")  # even the right password waits
     assert response.status_code == 429
     retry_after = int(response.headers["Retry-After"])
     assert 0 < retry_after <= 60
@@ -284,10 +286,10 @@ def test_pages_show_a_friendly_503_when_the_database_is_down(app_without_databas
     assert "database error on POST /account/login" in caplog.text
 
 
-def test_password_change_is_rate_limited(app, client):
+def test_password_change_is_rate_limited(app, client, auth):
     app.config["RATELIMIT_LOGIN"] = "2/minute"
     make_user(app, "alice")
-    login(client, "alice")
+    auth.login("alice")
     app.config["RATELIMIT_LOGIN"] = "1/minute"
     data = {
         "current_password": "guess-number-one",

@@ -1,4 +1,4 @@
-from tests.conftest import login, make_user
+from tests.factories import make_user
 
 
 def test_home_page(client):
@@ -11,8 +11,8 @@ def test_healthz(client):
     assert client.get("/healthz").status_code == 200
 
 
-def test_login_logout(app, client):
+def test_login_logout(app, client, auth):
     make_user(app, "bob")
-    response = login(client, "bob")
+    response = auth.login("bob")
     assert response.status_code == 302
     assert "Signed in as bob" in client.get("/account/").get_data(as_text=True)

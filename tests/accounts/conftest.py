@@ -6,30 +6,10 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Flask
-from flask.testing import FlaskClient
 
-from tests.conftest import TEST_PASSWORD, Outbox, post_form
+from tests.conftest import Outbox
 
 NEW_PASSWORD = "another-long-passphrase"  # noqa: S105
-
-
-def register(
-    client: FlaskClient,
-    username: str = "newbie",
-    email: str | None = None,
-    password: str = TEST_PASSWORD,
-    confirm: str | None = None,
-):  # type: ignore[no-untyped-def]
-    return post_form(
-        client,
-        "/account/register",
-        {
-            "username": username,
-            "email": email if email is not None else f"{username}@example.org",
-            "password": password,
-            "password_confirm": confirm if confirm is not None else password,
-        },
-    )
 
 
 def link_path(outbox: Outbox, address: str, kind: str) -> str:

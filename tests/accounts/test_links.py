@@ -13,15 +13,9 @@ from itsdangerous import URLSafeTimedSerializer
 
 from giveaway import db
 from giveaway.accounts import service, tokens
-from tests.accounts.conftest import (
-    NEW_PASSWORD,
-    events_of,
-    get_user,
-    link_path,
-    page_text,
-    register,
-)
-from tests.conftest import TEST_PASSWORD, login, make_user, post_form
+from tests.accounts.conftest import NEW_PASSWORD, get_user, link_path, page_text
+from tests.conftest import login, post_form
+from tests.factories import TEST_PASSWORD, events_of, make_user
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -54,8 +48,8 @@ def set_password(client, path: str, password: str = NEW_PASSWORD):  # type: igno
 # --- email verification ------------------------------------------------------------
 
 
-def test_verification_link_verifies_and_records_the_event(app, client, outbox):
-    register(client, "newbie")
+def test_verification_link_verifies_and_records_the_event(app, client, auth, outbox):
+    auth.register("newbie")
     path = link_path(outbox, "newbie@example.org", "verify")
     response = client.get(path)
     assert response.status_code == 302
@@ -70,8 +64,8 @@ def test_verification_link_verifies_and_records_the_event(app, client, outbox):
     assert len(events_of(app, "account:email_verified")) == 1
 
 
-def test_verification_link_works_when_signed_out(app, client, outbox):
-    register(client, "newbie")
+def test_verification_link_works_when_signed_out(app, client, auth, outbox):
+    auth.register("newbie")
     path = link_path(outbox, "newbie@example.org", "verify")
     other = app.test_client()
     response = other.get(path)
@@ -79,8 +73,8 @@ def test_verification_link_works_when_signed_out(app, client, outbox):
     assert get_user(app, "newbie").email_verified
 
 
-def test_verification_link_expires(app, client, outbox, clock):
-    register(client, "newbie")
+def test_verification_link_expires(app, client, auth, outbox, clock):
+    auth.register("newbie")
     path = link_path(outbox, "newbie@example.org", "verify")
     clock.now = T0 + timedelta(seconds=app.config["EMAIL_TOKEN_MAX_AGE"] + 1)
     response = client.get(path)
@@ -89,16 +83,16 @@ def test_verification_link_expires(app, client, outbox, clock):
     assert not get_user(app, "newbie").email_verified
 
 
-def test_verification_link_still_works_just_before_expiry(app, client, outbox, clock):
-    register(client, "newbie")
+def test_verification_link_still_works_just_before_expiry(app, client, auth, outbox, clock):
+    auth.register("newbie")
     path = link_path(outbox, "newbie@example.org", "verify")
     clock.now = T0 + timedelta(seconds=app.config["EMAIL_TOKEN_MAX_AGE"] - 5)
     assert client.get(path).status_code == 302
     assert get_user(app, "newbie").email_verified
 
 
-def test_forged_and_mangled_links_are_refused(app, client, outbox):
-    register(client, "newbie")
+def test_forged_and_mangled_links_are_refused(app, client, auth, outbox):
+    auth.register("newbie")
     path = link_path(outbox, "newbie@example.org", "verify")
     user = get_user(app, "newbie")
     forged = URLSafeTimedSerializer("not-the-secret", salt="giveaway.verify-email").dumps(
@@ -120,10 +114,10 @@ def test_a_link_for_one_purpose_does_not_work_for_another(app, client, outbox):
     assert client.get(path).status_code == 200
 
 
-def test_verification_link_for_an_earlier_address_is_refused(app, client, outbox):
+def test_verification_link_for_an_earlier_address_is_refused(app, client, auth, outbox):
     from giveaway.accounts.models import User
 
-    register(client, "newbie")
+    auth.register("newbie")
     path = link_path(outbox, "newbie@example.org", "verify")
     with app.app_context():
         user = db.session().get(User, get_user(app, "newbie").id)
@@ -134,8 +128,8 @@ def test_verification_link_for_an_earlier_address_is_refused(app, client, outbox
     assert "earlier email address" in page_text(response)
 
 
-def test_resend_verification(app, client, outbox):
-    register(client, "newbie")
+def test_resend_verification(app, client, auth, outbox):
+    auth.register("newbie")
     assert client.post("/account/verify/resend").status_code == 400  # CSRF
     response = post_form(client, "/account/verify/resend", {}, page="/account/")
     assert response.status_code == 302
@@ -206,10 +200,10 @@ def test_reset_link_post_after_use_changes_nothing(app, client, outbox):
     assert login(app.test_client(), "alice", NEW_PASSWORD).status_code == 302
 
 
-def test_reset_link_dies_after_a_password_change(app, client, outbox):
+def test_reset_link_dies_after_a_password_change(app, client, auth, outbox):
     make_user(app, "alice")
     path = reset_link(client, outbox, "alice", "alice@example.org")
-    login(client, "alice")
+    auth.login("alice")
     response = post_form(
         client,
         "/account/password",
@@ -276,9 +270,9 @@ def test_password_change_signs_out_other_sessions_but_not_this_one(app, outbox):
     assert elsewhere.get("/account/").status_code == 302
 
 
-def test_password_change_needs_the_current_password(app, client):
+def test_password_change_needs_the_current_password(app, client, auth):
     make_user(app, "alice")
-    login(client, "alice")
+    auth.login("alice")
     response = post_form(
         client,
         "/account/password",

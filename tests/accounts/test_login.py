@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts.conftest import events_of, page_text, without_tokens
-from tests.conftest import TEST_PASSWORD, login, make_user, post_form
+from tests.accounts.conftest import page_text, without_tokens
+from tests.conftest import login, post_form
+from tests.factories import TEST_PASSWORD, events_of, make_user
 
 
-def test_sign_in_records_the_event_and_shows_the_account(app, client):
+def test_sign_in_records_the_event_and_shows_the_account(app, client, auth):
     make_user(app, "alice")
-    response = login(client, "alice")
+    response = auth.login("alice")
     assert response.status_code == 302
     assert response.headers["Location"] == "/account/"
     assert "Signed in as alice" in page_text(client.get("/account/"))
@@ -19,9 +20,9 @@ def test_sign_in_records_the_event_and_shows_the_account(app, client):
     assert event.ip_address == "127.0.0.1"
 
 
-def test_username_is_matched_regardless_of_case(app, client):
+def test_username_is_matched_regardless_of_case(app, client, auth):
     make_user(app, "Alice")
-    assert login(client, "aLICE").status_code == 302
+    assert auth.login("aLICE").status_code == 302
 
 
 def test_wrong_username_and_wrong_password_get_the_same_answer(any_app):
@@ -43,11 +44,11 @@ def test_wrong_username_and_wrong_password_get_the_same_answer(any_app):
         assert "wrong-password-here" not in str(event.detail)
 
 
-def test_account_without_password_cannot_sign_in(app, client):
+def test_account_without_password_cannot_sign_in(app, client, auth):
     make_user(app, "imported", password=None, email_verified_at=None)
-    response = login(client, "imported", "")
+    response = auth.login("imported", "")
     assert response.status_code == 400
-    response = login(client, "imported", TEST_PASSWORD)
+    response = auth.login("imported", TEST_PASSWORD)
     assert response.status_code == 401
     assert "The username or password is not correct." in page_text(response)
 
@@ -59,13 +60,13 @@ def test_empty_fields_get_messages(client):
     assert "Enter your password." in page_text(response)
 
 
-def test_session_is_renewed_at_sign_in(app, client):
+def test_session_is_renewed_at_sign_in(app, client, auth):
     make_user(app, "alice")
     client.get("/account/login")
     with client.session_transaction() as session:
         session["planted"] = "by-someone-else"
     before = client.get_cookie("session").value
-    login(client, "alice")
+    auth.login("alice")
     after = client.get_cookie("session").value
     assert before != after
     with client.session_transaction() as session:
@@ -73,9 +74,9 @@ def test_session_is_renewed_at_sign_in(app, client):
         assert session["_user_id"].startswith(("1:", "2:"))
 
 
-def test_sign_out_needs_post_with_csrf_and_ends_the_session(app, client):
+def test_sign_out_needs_post_with_csrf_and_ends_the_session(app, client, auth):
     make_user(app, "alice")
-    login(client, "alice")
+    auth.login("alice")
     assert client.get("/account/logout").status_code == 405
     assert client.post("/account/logout").status_code == 400  # no CSRF token
     assert client.get("/account/").status_code == 200
@@ -154,9 +155,9 @@ def test_next_on_this_site_is_followed(app, client, target):
     assert response.headers["Location"] == target
 
 
-def test_signed_in_visitor_at_login_goes_to_next(app, client):
+def test_signed_in_visitor_at_login_goes_to_next(app, client, auth):
     make_user(app, "alice")
-    login(client, "alice")
+    auth.login("alice")
     response = client.get("/account/login?next=//evil.example")
     assert response.headers["Location"] == "/account/"
 

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from giveaway import db
 from giveaway.accounts import service
 from giveaway.accounts.models import User
-from tests.accounts.conftest import events_of, get_user, link_path, page_text, register
-from tests.conftest import TEST_PASSWORD, Outbox, make_user, outbox_for
+from tests.accounts.conftest import get_user, link_path, page_text
+from tests.conftest import AuthActions, Outbox, outbox_for
+from tests.factories import TEST_PASSWORD, events_of, make_user
 
 RANGE_URL = "https://range.test/range/"
 
@@ -28,8 +29,8 @@ def test_register_page_has_labelled_fields(client):
     assert "None" not in html  # no attribute rendered from a missing value
 
 
-def test_register_creates_account_signs_in_and_mails_link(app, client, outbox: Outbox):
-    response = register(client, "newbie", "Newbie@Example.org")
+def test_register_creates_account_signs_in_and_mails_link(app, client, auth, outbox: Outbox):
+    response = auth.register("newbie", "Newbie@Example.org")
     assert response.status_code == 302
     assert response.headers["Location"] == "/account/"
     html = page_text(client.get("/account/"))
@@ -56,8 +57,7 @@ def test_register_creates_account_signs_in_and_mails_link(app, client, outbox: O
 )
 def test_duplicates_differing_only_in_case_are_refused(any_app, taken, wanted, field):
     make_user(any_app, taken[0], email=taken[1])
-    client = any_app.test_client()
-    response = register(client, wanted[0], wanted[1])
+    response = AuthActions(any_app.test_client()).register(wanted[0], wanted[1])
     assert response.status_code == 400
     html = page_text(response)
     if field == "username":
@@ -139,15 +139,15 @@ def test_registration_race_lost_at_the_index_gives_the_same_message(any_app, mon
         ),
     ],
 )
-def test_bad_input_gets_a_clear_message_and_400(app, client, data, message):
+def test_bad_input_gets_a_clear_message_and_400(app, auth, data, message):
     form = {
         "username": "frank",
         "email": "frank@example.org",
         "password": TEST_PASSWORD,
         "password_confirm": TEST_PASSWORD,
     } | data
-    response = register(
-        client, form["username"], form["email"], form["password"], form["password_confirm"]
+    response = auth.register(
+        form["username"], form["email"], form["password"], form["password_confirm"]
     )
     assert response.status_code == 400
     assert message in page_text(response)
@@ -160,7 +160,7 @@ def _sha1(password: str) -> str:
     return hashlib.sha1(password.encode(), usedforsecurity=False).hexdigest().upper()
 
 
-def test_breached_password_is_refused_and_only_the_prefix_goes_out(app, client, no_network):
+def test_breached_password_is_refused_and_only_the_prefix_goes_out(app, client, auth, no_network):
     app.config["BREACHED_PASSWORDS_URL"] = RANGE_URL
     password = "correct-horse-battery"
     digest = _sha1(password)
@@ -169,7 +169,7 @@ def test_breached_password_is_refused_and_only_the_prefix_goes_out(app, client, 
         RANGE_URL + digest[:5],
         body=f"0123456789ABCDEF0123456789ABCDEF012:3\r\n{digest[5:]}:42\r\n",
     )
-    response = register(client, "grace", password=password)
+    response = auth.register("grace", password=password)
     assert response.status_code == 400
     assert "appeared in a data breach" in page_text(response)
     [call] = [c for c in no_network.calls if c.request.url.startswith(RANGE_URL)]
@@ -180,13 +180,13 @@ def test_breached_password_is_refused_and_only_the_prefix_goes_out(app, client, 
     assert get_user(app, "grace") is None
 
 
-def test_password_with_a_padding_entry_of_zero_is_accepted(app, client, no_network):
+def test_password_with_a_padding_entry_of_zero_is_accepted(app, client, auth, no_network):
     """The API pads answers with count-0 lines: those are not breaches."""
     app.config["BREACHED_PASSWORDS_URL"] = RANGE_URL
     password = "a-padded-passphrase"
     digest = _sha1(password)
     no_network.add(responses.GET, RANGE_URL + digest[:5], body=f"{digest[5:]}:0\r\n")
-    assert register(client, "heidi", password=password).status_code == 302
+    assert auth.register("heidi", password=password).status_code == 302
 
 
 @pytest.mark.parametrize(
@@ -194,11 +194,13 @@ def test_password_with_a_padding_entry_of_zero_is_accepted(app, client, no_netwo
     [requests.Timeout("read timed out"), requests.ConnectionError("refused")],
     ids=["timeout", "connection-error"],
 )
-def test_breach_service_down_fails_open_with_a_warning(app, client, no_network, caplog, failure):
+def test_breach_service_down_fails_open_with_a_warning(
+    app, client, auth, no_network, caplog, failure
+):
     app.config["BREACHED_PASSWORDS_URL"] = RANGE_URL
     no_network.add(responses.GET, __import__("re").compile(RANGE_URL + ".*"), body=failure)
     with caplog.at_level(logging.WARNING, logger="giveaway.accounts.passwords"):
-        response = register(client, "ivan")
+        response = auth.register("ivan")
     assert response.status_code == 302
     assert get_user(app, "ivan") is not None
     assert any(
@@ -207,15 +209,15 @@ def test_breach_service_down_fails_open_with_a_warning(app, client, no_network, 
     )
 
 
-def test_breach_service_error_status_fails_open(app, client, no_network, caplog):
+def test_breach_service_error_status_fails_open(app, client, auth, no_network, caplog):
     app.config["BREACHED_PASSWORDS_URL"] = RANGE_URL
     no_network.add(responses.GET, __import__("re").compile(RANGE_URL + ".*"), status=503)
     with caplog.at_level(logging.WARNING):
-        assert register(client, "judy").status_code == 302
+        assert auth.register("judy").status_code == 302
     assert "breached-password check unavailable" in caplog.text
 
 
-def test_breach_check_uses_a_short_timeout(app, client, no_network, monkeypatch):
+def test_breach_check_uses_a_short_timeout(app, client, auth, no_network, monkeypatch):
     seen = {}
     real_get = requests.get
 
@@ -224,20 +226,20 @@ def test_breach_check_uses_a_short_timeout(app, client, no_network, monkeypatch)
         return real_get(url, **kwargs)
 
     monkeypatch.setattr(requests, "get", spy)
-    register(client, "ken")
+    auth.register("ken")
     assert 0 < seen["timeout"] <= 5
 
 
-def test_signed_in_visitor_is_sent_to_the_account_page(app, client):
-    register(client, "leo")
+def test_signed_in_visitor_is_sent_to_the_account_page(app, client, auth):
+    auth.register("leo")
     response = client.get("/account/register")
     assert response.status_code == 302
     assert response.headers["Location"] == "/account/"
 
 
-def test_every_broken_rule_is_reported_at_once(app, client, no_network):
+def test_every_broken_rule_is_reported_at_once(app, client, auth, no_network):
     make_user(app, "taken")
-    response = register(client, "Taken", "bad", "short", "other")
+    response = auth.register("Taken", "bad", "short", "other")
     assert response.status_code == 400
     html = page_text(response)
     assert "This username is taken" in html

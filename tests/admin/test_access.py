@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token, login, login_2fa, make_admin, make_user
+from tests.conftest import csrf_token
+from tests.factories import make_admin, make_user
 from tests.security.test_every_url import build
 
 
@@ -29,13 +30,13 @@ def _open(client, method, path, token):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("who", ["anonymous", "maintainer", "admin_without_2fa"])
-def test_every_admin_url_is_refused(app, client, who):
+def test_every_admin_url_is_refused(app, client, auth, who):
     if who == "maintainer":
         make_user(app, "plain")
-        login(client, "plain")
+        auth.login("plain")
     elif who == "admin_without_2fa":
         make_user(app, "no2fa", is_admin=True)
-        login(client, "no2fa")
+        auth.login("no2fa")
     # A valid CSRF token: the POSTs are refused by the access rule, not by CSRF.
     token = csrf_token(client, "/account/login" if who == "anonymous" else "/account/")
     for method, path in admin_rules(app):
@@ -52,9 +53,9 @@ def test_every_admin_url_is_refused(app, client, who):
             assert response.headers["Location"].endswith("/account/security"), where
 
 
-def test_admins_with_2fa_get_every_page(app, client):
+def test_admins_with_2fa_get_every_page(app, client, auth):
     make_admin(app, "root")
-    login_2fa(client, "root")
+    auth.login_with_totp("root")
     for method, path in admin_rules(app):
         if method != "GET":
             continue

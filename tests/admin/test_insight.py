@@ -12,9 +12,9 @@ from giveaway import db
 from giveaway.admin import insight
 from giveaway.admin.models import AdoptionSnapshot
 from giveaway.claims.models import PromoBatch, PromoCode
-from tests.admin.fixtures import NOW, claim_for, funnel_world, set_clock
-from tests.claims.factories import make_batch
-from tests.conftest import login_2fa, make_admin, make_user
+from tests.conftest import AuthActions
+from tests.factories import FUNNEL_NOW as NOW
+from tests.factories import claim_for, funnel_world, make_admin, make_batch, make_user, set_clock
 
 
 def test_funnel_counts_each_stage(any_app):
@@ -174,7 +174,7 @@ def _plots(html: str) -> dict[str, str]:
 def signed_in_admin(app, client):  # type: ignore[no-untyped-def]
     """Sign in first: TOTP codes follow the real clock, the tests' clock is set after."""
     make_admin(app, "root")
-    assert login_2fa(client, "root").status_code == 302
+    assert AuthActions(client).login_with_totp("root").status_code == 302
 
 
 def test_dashboard_plots_have_one_point_a_day(app, client):

@@ -14,15 +14,14 @@ from giveaway.admin import mandate
 from giveaway.admin.models import MandateReminder
 from giveaway.events.models import Event
 from giveaway.settings import SettingsError
-from tests.admin.fixtures import add_keys, set_clock
-from tests.conftest import (
+from tests.conftest import make_sqlite_app
+from tests.factories import (
     ADMIN_TOTP_SECRET,
-    login,
-    login_2fa,
+    add_keys,
     make_admin,
     make_project,
-    make_sqlite_app,
     make_user,
+    set_clock,
 )
 
 BANNER = "Two-factor authentication is required"
@@ -64,10 +63,10 @@ CASES = [
 
 
 @pytest.mark.parametrize("scope, username, shown", CASES)
-def test_banner(people, client, scope, username, shown):
+def test_banner(people, client, auth, scope, username, shown):
     people.config["MANDATE_2FA"] = scope
     if username == "crit_totp":
-        login_2fa(client, username)
+        auth.login_with_totp(username)
     elif username == "crit_key":
         # Signing in would need the key itself; ask the rule the banner uses.
         with people.test_request_context():
@@ -75,7 +74,7 @@ def test_banner(people, client, scope, username, shown):
             assert (mandate.banner(db.session(), user) is not None) is shown
         return
     else:
-        login(client, username)
+        auth.login(username)
     for path in ("/", "/account/"):
         html = client.get(path).get_data(as_text=True)
         assert (BANNER in html) is shown, (scope, username, path)
@@ -103,8 +102,8 @@ def _statements(app, client, path):  # type: ignore[no-untyped-def]
     return found
 
 
-def test_banner_costs_at_most_one_query(people, client):
-    login(client, "crit")
+def test_banner_costs_at_most_one_query(people, client, auth):
+    auth.login("crit")
     client.get("/")
     people.config["MANDATE_2FA"] = "none"
     without = _statements(people, client, "/")
@@ -140,9 +139,9 @@ def test_good_settings(tmp_path, sqlite_template):
 # --- compliance -----------------------------------------------------------------------
 
 
-def test_compliance_lists_maintainers_without_2fa(people, client):
+def test_compliance_lists_maintainers_without_2fa(people, client, auth):
     make_admin(people, "root")
-    login_2fa(client, "root")
+    auth.login_with_totp("root")
     people.config["MANDATE_2FA"] = "critical"
     html = client.get("/admin/compliance").get_data(as_text=True)
     assert "crit@example.org" in html and "Core-Lib" in html and "Owner" in html
@@ -156,11 +155,11 @@ def test_compliance_lists_maintainers_without_2fa(people, client):
     assert "No 2FA mandate is in force" in html and "crit@example.org" in html
 
 
-def test_compliance_csv(people, client):
+def test_compliance_csv(people, client, auth):
     evil = make_user(people, "evil", email="=1+2@example.org")
     make_project(people, "-danger", maintainers=[(evil, "Owner")], critical=True)
     make_admin(people, "root")
-    login_2fa(client, "root")
+    auth.login_with_totp("root")
     response = client.get("/admin/compliance?format=csv")
     assert response.mimetype == "text/csv"
     lines = response.get_data(as_text=True).splitlines()

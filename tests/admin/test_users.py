@@ -11,17 +11,24 @@ from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.events.models import Event
 from giveaway.twofactor.models import RecoveryCode, WebAuthnCredential
-from tests.admin.fixtures import add_keys, add_recovery_codes, claim_for
-from tests.claims.factories import make_batch
-from tests.conftest import login_2fa, make_admin, make_project, make_user, post_form
+from tests.conftest import post_form
+from tests.factories import (
+    add_keys,
+    add_recovery_codes,
+    claim_for,
+    make_admin,
+    make_batch,
+    make_project,
+    make_user,
+)
 
 FIRST = datetime(2025, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture
-def admin_client(app, client):  # type: ignore[no-untyped-def]
+def admin_client(app, client, auth):  # type: ignore[no-untyped-def]
     make_admin(app, "root")
-    assert login_2fa(client, "root").status_code == 302
+    assert auth.login_with_totp("root").status_code == 302
     return client
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from giveaway import db
 from giveaway.events import service as events
-from tests.conftest import login, login_2fa, make_admin, make_project, make_user
+from tests.factories import make_admin, make_project, make_user
 
 
 @pytest.fixture
@@ -13,8 +13,8 @@ def admin(app):
 
 
 @pytest.fixture
-def admin_client(app, client, admin):
-    assert login_2fa(client, "root").status_code == 302
+def admin_client(app, client, auth, admin):
+    assert auth.login_with_totp("root").status_code == 302
     return client
 
 
@@ -29,16 +29,16 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, path):
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
-def test_maintainers_are_refused(app, client, path):
+def test_maintainers_are_refused(app, client, auth, path):
     make_user(app, "mallory")
-    login(client, "mallory")
+    auth.login("mallory")
     assert client.get(path).status_code == 403
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
-def test_admins_without_2fa_are_sent_to_set_it_up(app, client, path):
+def test_admins_without_2fa_are_sent_to_set_it_up(app, client, auth, path):
     make_user(app, "newadmin", is_admin=True)
-    login(client, "newadmin")
+    auth.login("newadmin")
     response = client.get(path)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/account/security")

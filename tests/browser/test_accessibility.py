@@ -14,14 +14,15 @@ from typing import Any
 import pyotp
 import pytest
 
-from tests.claims.factories import make_batch, make_maintainer
-from tests.conftest import (
+from tests.conftest import require
+from tests.factories import (
     ADMIN_TOTP_SECRET,
     TEST_PASSWORD,
     make_admin,
+    make_batch,
+    make_maintainer,
     make_project,
     make_user,
-    require,
 )
 
 pytestmark = pytest.mark.browser

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.claims.factories import make_batch, make_maintainer
-from tests.conftest import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, make_batch, make_maintainer
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import time
 import pyotp
 import pytest
 
-from tests.conftest import TEST_PASSWORD, make_user
+from tests.factories import TEST_PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
 

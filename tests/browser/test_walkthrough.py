@@ -9,8 +9,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from tests.claims.factories import give_code, make_batch, make_maintainer
-from tests.conftest import TEST_PASSWORD, make_user
+from tests.factories import TEST_PASSWORD, give_code, make_batch, make_maintainer, make_user
 
 pytestmark = pytest.mark.browser
 

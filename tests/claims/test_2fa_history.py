@@ -14,14 +14,14 @@ from sqlalchemy import select
 from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.claims.models import PromoCode
-from tests.claims.factories import make_batch, make_maintainer
-from tests.conftest import TEST_PASSWORD, login, post_form
+from tests.conftest import post_form
+from tests.factories import TEST_PASSWORD, make_batch, make_maintainer
 
 
-def test_removing_2fa_does_not_make_anyone_eligible_again(app, client):
+def test_removing_2fa_does_not_make_anyone_eligible_again(app, client, auth):
     make_batch(app, count=3)
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
 
     page = client.get("/account/security/totp").get_data(as_text=True)
     secret = re.search(r"\b([A-Z2-7]{32})\b", page.replace(" ", ""))

@@ -12,7 +12,7 @@ from giveaway.accounts.models import User
 from giveaway.claims import claim
 from giveaway.claims.models import PromoCode, mask
 from giveaway.events.models import Event
-from tests.claims.factories import make_batch, make_maintainer
+from tests.factories import make_batch, make_maintainer
 
 
 def _claim(app, user_id):  # type: ignore[no-untyped-def]

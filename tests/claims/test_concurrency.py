@@ -28,8 +28,8 @@ from giveaway.accounts.models import User
 from giveaway.claims import claim as claiming
 from giveaway.claims import expiry
 from giveaway.claims.models import PromoCode
-from tests.claims.factories import make_batch, make_maintainers
-from tests.conftest import TEST_PASSWORD, make_pg_app, make_sqlite_app
+from tests.conftest import make_pg_app, make_sqlite_app
+from tests.factories import TEST_PASSWORD, make_batch, make_maintainers
 
 CLAIMERS = 40
 

@@ -11,8 +11,7 @@ from giveaway.accounts.models import User
 from giveaway.claims import eligibility
 from giveaway.claims.models import PromoCode
 from giveaway.projects.models import Project
-from tests.claims.factories import make_batch
-from tests.conftest import make_project, make_user
+from tests.factories import make_batch, make_project, make_user
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 OLD = datetime(2020, 1, 1, tzinfo=UTC)

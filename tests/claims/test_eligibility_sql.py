@@ -12,7 +12,8 @@ from sqlalchemy import and_, select
 from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.claims import eligibility
-from tests.conftest import make_project, make_user
+from tests.conftest import make_user
+from tests.factories import make_project
 
 CUTOFF = datetime(2026, 1, 1, tzinfo=UTC)
 OLD = datetime(2020, 1, 1, tzinfo=UTC)

@@ -11,18 +11,8 @@ from sqlalchemy import select, text
 from giveaway import clock, db
 from giveaway.claims import expiry
 from giveaway.claims.models import PromoCode, RestockRequest
-from giveaway.twofactor.models import WebAuthnCredential
-from tests.claims.factories import make_batch, make_maintainer
-from tests.conftest import make_user, outbox_for
-
-
-def _claim_directly(app, user, code: str) -> None:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        session = db.session()
-        row = session.scalar(select(PromoCode).where(PromoCode.code == code))
-        row.claimed_by_id = user.id
-        row.claimed_at = clock.now()
-        session.commit()
+from tests.conftest import outbox_for
+from tests.factories import add_key, give_code, make_batch, make_maintainer, make_user
 
 
 def test_expires_reminds_and_is_idempotent(any_app):  # type: ignore[no-untyped-def]
@@ -40,27 +30,18 @@ def test_expires_reminds_and_is_idempotent(any_app):  # type: ignore[no-untyped-
     maria = make_maintainer(app, "maria")
     keyed = make_maintainer(app, "keyed")
     later = make_maintainer(app, "later")
-    _claim_directly(app, early, "P-CLAIMED")
-    _claim_directly(app, maria, "S-1")
-    _claim_directly(app, keyed, "S-2")
-    _claim_directly(app, later, "L-1")
+    give_code(app, early, "P-CLAIMED")
+    give_code(app, maria, "S-1")
+    give_code(app, keyed, "S-2")
+    give_code(app, later, "L-1")
     with app.app_context():
         session = db.session()
         session.execute(
             sa.update(PromoCode).where(PromoCode.code == "P-VOID").values(voided_at=now)
         )
-
-        # A registered security key: the code was put to use, no reminder.
-        session.add(
-            WebAuthnCredential(
-                user_id=keyed.id,
-                credential_id=b"keyed-credential",
-                public_key=b"-",
-                label="Key",
-                created_at=now,
-            )
-        )
         session.commit()
+    # A registered security key: the code was put to use, no reminder.
+    add_key(app, keyed, "Key")
     app.config["CLOCK"] = lambda: now + timedelta(hours=2)
     runner = app.test_cli_runner()
     first = runner.invoke(args=["expire-codes"])
@@ -93,7 +74,7 @@ def test_tells_the_waiting_list_once_codes_return(app):  # type: ignore[no-untyp
     runner = app.test_cli_runner()
     assert "0 people told" in runner.invoke(args=["expire-codes"]).output  # pool still empty
     make_batch(app, codes=["BACK-1", "BACK-2"])
-    _claim_directly(app, gotone, "BACK-2")
+    give_code(app, gotone, "BACK-2")
     assert "1 people told" in runner.invoke(args=["expire-codes"]).output
     assert "0 people told" in runner.invoke(args=["expire-codes"]).output
     mails = outbox_for(app)

@@ -12,8 +12,7 @@ from giveaway import clock, db
 from giveaway.claims.export import safe_cell
 from giveaway.claims.models import PromoCode
 from giveaway.events.models import Event
-from tests.claims.factories import make_batch
-from tests.conftest import login_2fa, make_admin, make_user
+from tests.factories import make_admin, make_batch, make_user
 
 
 @pytest.mark.parametrize(
@@ -69,10 +68,10 @@ def test_cli_export(app, runner):  # type: ignore[no-untyped-def]
     assert "Exported 2 claims" in result.stderr
 
 
-def test_admin_export_is_the_same_csv(app, client, runner):  # type: ignore[no-untyped-def]
+def test_admin_export_is_the_same_csv(app, client, auth, runner):  # type: ignore[no-untyped-def]
     _seed(app)
     make_admin(app, "root")
-    login_2fa(client, "root")
+    auth.login_with_totp("root")
     response = client.get("/admin/claims.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -84,10 +83,10 @@ def test_admin_export_is_the_same_csv(app, client, runner):  # type: ignore[no-u
         assert kinds.count("claim:claims_exported") == 2
 
 
-def test_claims_page_masks_codes(app, client):  # type: ignore[no-untyped-def]
+def test_claims_page_masks_codes(app, client, auth):  # type: ignore[no-untyped-def]
     _seed(app)
     make_admin(app, "root")
-    login_2fa(client, "root")
+    auth.login_with_totp("root")
     html = client.get("/admin/claims").get_data(as_text=True)
     assert "@evil" in html and "plain" in html
     assert "-CODE-1" not in html and "CODE-2" not in html

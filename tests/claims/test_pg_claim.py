@@ -21,8 +21,8 @@ from giveaway.claims import claim
 from giveaway.claims.models import PromoCode, mask, mask_sql
 from giveaway.events import service as events
 from giveaway.events.models import Event
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import login, post_form
+from tests.factories import clear_events, make_batch, make_maintainer
 
 pytestmark = pytest.mark.postgres
 
@@ -58,6 +58,7 @@ def test_the_claim_statement_records_the_event_over_http(pg_app):  # type: ignor
 def test_event_and_claim_are_rolled_back_together(pg_app):  # type: ignore[no-untyped-def]
     make_batch(pg_app, codes=["ROLLED-BACK-1"])
     maria = make_maintainer(pg_app)
+    clear_events(pg_app)
     with pg_app.app_context():
         session = db.session()
         result = claim.claim(session, session.get(User, maria.id), clock.now())
@@ -131,6 +132,7 @@ def _race_yourself(app, user_id: int, before_claim):  # type: ignore[no-untyped-
 def test_racing_yourself_first_write_rolls_back_and_shows_the_first_code(pg_app):  # type: ignore[no-untyped-def]
     make_batch(pg_app, count=5)
     maria = make_maintainer(pg_app)
+    clear_events(pg_app)
 
     def nothing(session, user):  # type: ignore[no-untyped-def]
         assert not db.has_written(session)
@@ -152,6 +154,7 @@ def test_racing_yourself_after_a_write_keeps_that_write(pg_app):  # type: ignore
     """A caller that wrote before claiming gets a savepoint: the race undoes the claim only."""
     make_batch(pg_app, count=5)
     maria = make_maintainer(pg_app)
+    clear_events(pg_app)
 
     def write_first(session, user):  # type: ignore[no-untyped-def]
         events.record(session, "test:before-claim", user)

@@ -13,8 +13,8 @@ from giveaway import clock, db
 from giveaway.claims import pool
 from giveaway.claims.models import PromoBatch, PromoCode, UploadPreview
 from giveaway.events.models import Event
-from tests.claims.factories import make_batch
-from tests.conftest import csrf_token, login, login_2fa, make_admin, make_user
+from tests.conftest import csrf_token
+from tests.factories import make_admin, make_batch, make_user
 
 FUTURE = (date.today() + timedelta(days=90)).isoformat()
 
@@ -169,9 +169,9 @@ def test_cli_missing_file(app, runner, tmp_path):  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def admin_client(app, client):  # type: ignore[no-untyped-def]
+def admin_client(app, client, auth):  # type: ignore[no-untyped-def]
     make_admin(app, "root")
-    login_2fa(client, "root")
+    auth.login_with_totp("root")
     return client
 
 
@@ -326,9 +326,9 @@ def test_void_a_code(app, admin_client):  # type: ignore[no-untyped-def]
         ("post", "/admin/codes/void"),
     ],
 )
-def test_admin_pages_are_for_admins(app, client, method, path):  # type: ignore[no-untyped-def]
+def test_admin_pages_are_for_admins(app, client, auth, method, path):  # type: ignore[no-untyped-def]
     make_user(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     app.config["WTF_CSRF_ENABLED"] = False  # so that a POST reaches the access check
     assert getattr(client, method)(path).status_code == 403
     anonymous = app.test_client()

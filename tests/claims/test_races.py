@@ -24,8 +24,8 @@ from giveaway.accounts.models import User
 from giveaway.claims.models import PromoCode, RestockRequest
 from giveaway.events.models import Event
 from giveaway.twofactor import totp as twofactor
-from tests.claims.factories import give_code, make_batch, make_maintainer
 from tests.conftest import login, make_user, post_form
+from tests.factories import give_code, make_batch, make_maintainer
 
 # How long the held transaction stays open while the other request runs into it.
 HOLD_SECONDS = 0.8

@@ -21,8 +21,8 @@ from werkzeug.serving import make_server
 
 from giveaway.claims import claim
 from giveaway.models import Base
-from tests.claims.factories import make_batch, make_maintainer
-from tests.conftest import TEST_PASSWORD, Outbox
+from tests.conftest import Outbox
+from tests.factories import TEST_PASSWORD, make_batch, make_maintainer
 
 ELIGIBLE_UNUSUAL = "LI"  # Liechtenstein: valid, and in the eligible list for this test only
 INELIGIBLE_UNUSUAL = "ZW"  # Zimbabwe: valid, not eligible

@@ -11,8 +11,8 @@ from giveaway import clock, db
 from giveaway.accounts.models import User
 from giveaway.claims import eligibility, restock
 from giveaway.claims.models import RestockRequest
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import make_user
+from tests.factories import make_batch, make_maintainer
 
 
 def test_only_those_held_back_by_the_pool_alone_may_ask(app):  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from giveaway import db
 from giveaway.claims.models import PromoCode, RestockRequest
-from tests.claims.factories import make_batch, make_maintainer
-from tests.conftest import login, make_user, post_form
+from tests.conftest import login, post_form
+from tests.factories import make_batch, make_maintainer, make_user
 
 
 def claim(client, region="FR"):  # type: ignore[no-untyped-def]
@@ -27,10 +27,10 @@ def test_signed_out_visitors_see_how_to_sign_in(client):
     assert "Questions and answers" in html
 
 
-def test_eligible_maintainer_claims_and_sees_the_code(app, client, outbox):
+def test_eligible_maintainer_claims_and_sees_the_code(app, client, auth, outbox):
     make_batch(app, codes=["WELCOME-CODE-1"], vendor="KeyVendor")
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     page = client.get("/giveaway").get_data(as_text=True)
     assert "Claim my code" in page
     assert 'name="region"' in page
@@ -55,21 +55,21 @@ def test_eligible_maintainer_claims_and_sees_the_code(app, client, outbox):
         assert [c.code for c in claimed] == ["WELCOME-CODE-1"]
 
 
-def test_code_is_not_shown_to_anyone_else(app, client):
+def test_code_is_not_shown_to_anyone_else(app, client, auth):
     make_batch(app, codes=["PRIVATE-CODE-9"])
     make_maintainer(app, "maria")
     make_maintainer(app, "otto")
-    login(client, "maria")
+    auth.login("maria")
     claim(client)
     other = app.test_client()
     login(other, "otto")
     assert "PRIVATE-CODE-9" not in other.get("/giveaway").get_data(as_text=True)
 
 
-def test_not_eligible_region_gets_the_alternatives(app, client):
+def test_not_eligible_region_gets_the_alternatives(app, client, auth):
     make_batch(app, codes=["REGION-1"])
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     response = claim(client, "other")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -81,20 +81,20 @@ def test_not_eligible_region_gets_the_alternatives(app, client):
     assert "cannot ship keys" in claim(client, "BR").get_data(as_text=True)
 
 
-def test_bad_region_is_a_form_error(app, client):
+def test_bad_region_is_a_form_error(app, client, auth):
     make_batch(app)
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     for value in ("", "XX", "france", "F" * 300):
         response = claim(client, value)
         assert response.status_code == 400
         assert "Choose the country" in response.get_data(as_text=True)
 
 
-def test_claim_without_csrf_is_refused(app, client):
+def test_claim_without_csrf_is_refused(app, client, auth):
     make_batch(app)
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     response = client.post("/giveaway/claim", data={"region": "FR"})
     assert response.status_code == 400
     with app.app_context():
@@ -106,10 +106,10 @@ def test_claim_needs_sign_in(client):
     assert response.status_code in (302, 400)
 
 
-def test_ineligible_user_cannot_claim_by_posting(app, client):
+def test_ineligible_user_cannot_claim_by_posting(app, client, auth):
     make_batch(app)
     make_user(app, "nobody")
-    login(client, "nobody")
+    auth.login("nobody")
     response = claim(client)
     assert response.status_code == 403
     assert "You maintain a critical project" in response.get_data(as_text=True)
@@ -117,14 +117,14 @@ def test_ineligible_user_cannot_claim_by_posting(app, client):
         assert db.session().scalar(select(PromoCode.claimed_by_id)) is None
 
 
-def test_empty_pool_offers_notify_me(app, client):
+def test_empty_pool_offers_notify_me(app, client, auth):
     make_batch(app, codes=["ONLY-ONE"])
     make_maintainer(app, "first")
     make_maintainer(app, "maria")
     first = app.test_client()
     login(first, "first")
     claim(first)
-    login(client, "maria")
+    auth.login("maria")
     html = client.get("/giveaway").get_data(as_text=True)
     assert "All codes are claimed for now" in html
     assert "Claim my code" not in html
@@ -137,10 +137,10 @@ def test_empty_pool_offers_notify_me(app, client):
     assert claim(client).status_code == 409
 
 
-def test_window_before_and_after(app, client):
+def test_window_before_and_after(app, client, auth):
     make_batch(app)
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     app.config["GIVEAWAY_OPENS_AT"] = "2099-01-01T00:00:00"
     html = client.get("/giveaway").get_data(as_text=True)
     assert "has not started yet" in html and "2099-01-01 00:00 UTC" in html
@@ -153,30 +153,30 @@ def test_window_before_and_after(app, client):
     assert "Claim my code" not in html
 
 
-def test_claimant_still_sees_code_after_the_end(app, client):
+def test_claimant_still_sees_code_after_the_end(app, client, auth):
     make_batch(app, codes=["KEEP-ME-1"])
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     claim(client)
     app.config["GIVEAWAY_CLOSES_AT"] = "2001-01-01"
     assert "KEEP-ME-1" in client.get("/giveaway").get_data(as_text=True)
 
 
-def test_expired_claimed_code_says_so(app, client):
+def test_expired_claimed_code_says_so(app, client, auth):
     make_batch(app, codes=["OLD-CODE-1"], expires_in=timedelta(days=1))
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     claim(client)
     app.config["CLOCK"] = lambda: datetime.now(UTC) + timedelta(days=2)
     html = client.get("/giveaway").get_data(as_text=True)
     assert "OLD-CODE-1" in html and "This code expired" in html
 
 
-def test_claim_is_rate_limited(app, client):
+def test_claim_is_rate_limited(app, client, auth):
     app.config["RATELIMIT_CLAIM"] = "3/minute"
     make_batch(app)
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     statuses = [claim(client, "other").status_code for _ in range(4)]
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3] == 429
@@ -205,19 +205,19 @@ def test_faq_covers_the_topics(client):
     assert "Switzerland" in html and "Japan" in html
 
 
-def test_no_inline_script_or_style(app, client):
+def test_no_inline_script_or_style(app, client, auth):
     make_batch(app, codes=["NOINLINE-1"])
     make_maintainer(app, "maria")
-    login(client, "maria")
+    auth.login("maria")
     claim(client)
     html = client.get("/giveaway").get_data(as_text=True)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert " style=" not in html
 
 
-def test_notify_me_is_only_for_those_held_back_by_the_empty_pool(app, client):
+def test_notify_me_is_only_for_those_held_back_by_the_empty_pool(app, client, auth):
     make_user(app, "nobody")
-    login(client, "nobody")
+    auth.login("nobody")
     response = post_form(client, "/giveaway/notify", {}, page="/giveaway")
     assert response.status_code == 403
     with app.app_context():

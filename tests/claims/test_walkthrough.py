@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pyotp
@@ -10,48 +9,23 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from giveaway import clock, db
+from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.claims import expiry, walkthrough
 from giveaway.claims.models import PromoCode
-from giveaway.twofactor.models import RecoveryCode, WebAuthnCredential
-from tests.claims.factories import give_code, make_batch, make_maintainer
-from tests.conftest import TEST_PASSWORD, login, make_sqlite_app, make_user, post_form
+from tests.conftest import login, post_form
+from tests.factories import (
+    TEST_PASSWORD,
+    add_key,
+    add_recovery_codes,
+    enable_totp,
+    give_code,
+    make_batch,
+    make_maintainer,
+    make_user,
+)
 
 SETUP = "/giveaway/setup"
-
-
-def add_key(app: Flask, user: User, label: str, *, used: bool = False) -> None:
-    """A key row as registration leaves it (the ceremony itself is tested in tests/twofactor)."""
-    with app.app_context():
-        now = clock.now()
-        db.session().add(
-            WebAuthnCredential(
-                user_id=user.id,
-                credential_id=os.urandom(16),
-                public_key=b"not-a-real-key",
-                label=label,
-                created_at=now,
-                last_used_at=now if used else None,
-            )
-        )
-        db.session().get(User, user.id).first_2fa_enabled_at = now
-        db.session().commit()
-
-
-def add_recovery_codes(app: Flask, user: User) -> None:
-    with app.app_context():
-        db.session().add_all(
-            RecoveryCode(user_id=user.id, code_hash=f"hash-{i}", created_at=clock.now())
-            for i in range(10)
-        )
-        db.session().commit()
-
-
-def set_totp(app: Flask, user: User) -> None:
-    with app.app_context():
-        db.session().get(User, user.id).totp_secret = pyotp.random_base32()
-        db.session().commit()
 
 
 def sign_in_directly(app: Flask, client, user: User) -> None:  # type: ignore[no-untyped-def]
@@ -145,7 +119,7 @@ def test_steps_follow_from_state(app, state, path, current, done):  # type: igno
     for i in range(state.get("keys", 0)):
         add_key(app, user, f"Key {i}", used=state.get("used", False) and i == 0)
     if state.get("totp"):
-        set_totp(app, user)
+        enable_totp(app, user)
     if state.get("recovery"):
         add_recovery_codes(app, user)
 
@@ -187,11 +161,11 @@ def test_logged_out_visitors_are_sent_to_sign_in(client):  # type: ignore[no-unt
     assert response.headers["Location"] == "/account/login?next=%2Fgiveaway%2Fsetup"
 
 
-def test_page_for_a_claimant_without_keys(app, client):  # type: ignore[no-untyped-def]
+def test_page_for_a_claimant_without_keys(app, client, auth):  # type: ignore[no-untyped-def]
     make_batch(app, codes=["WALK-CODE-1"], vendor="KeyShop")
     user = make_maintainer(app, "maria")
     give_code(app, user, "WALK-CODE-1")
-    login(client, "maria")
+    auth.login("maria")
     html = client.get(SETUP).get_data(as_text=True)
     assert "Set up your security keys" in html
     assert '<code class="promo-code" id="promo-code">WALK-CODE-1</code>' in html
@@ -226,9 +200,9 @@ def test_page_for_a_claimant_with_one_key_asks_for_the_other_key(app, client):  
     assert html.count("You can do this once the steps above are done.") == 2
 
 
-def test_page_for_everyone_else(app, client):  # type: ignore[no-untyped-def]
+def test_page_for_everyone_else(app, client, auth):  # type: ignore[no-untyped-def]
     make_user(app, "ana")
-    login(client, "ana")
+    auth.login("ana")
     html = client.get(SETUP).get_data(as_text=True)
     assert "Set up two-factor authentication" in html
     assert "promo-code" not in html
@@ -239,9 +213,9 @@ def test_page_for_everyone_else(app, client):  # type: ignore[no-untyped-def]
     assert "1 of 3 steps done." in html
 
 
-def test_unverified_email_gets_the_resend_button_and_comes_back(app, client, outbox):  # type: ignore[no-untyped-def]
+def test_unverified_email_gets_the_resend_button_and_comes_back(app, client, auth, outbox):  # type: ignore[no-untyped-def]
     make_user(app, "ana", email_verified_at=None)
-    login(client, "ana")
+    auth.login("ana")
     html = client.get(SETUP).get_data(as_text=True)
     assert 'action="/account/verify/resend?next=/giveaway/setup"' in html
     assert "data-webauthn" not in html
@@ -254,9 +228,9 @@ def test_unverified_email_gets_the_resend_button_and_comes_back(app, client, out
     assert off_site.headers["Location"] == "/account/"
 
 
-def test_sign_in_again_signs_out_and_comes_back(app, client):  # type: ignore[no-untyped-def]
+def test_sign_in_again_signs_out_and_comes_back(app, client, auth):  # type: ignore[no-untyped-def]
     make_user(app, "ana")
-    login(client, "ana")
+    auth.login("ana")
     assert client.post("/giveaway/setup/sign-in-again").status_code == 400  # no CSRF token
     response = post_form(client, "/giveaway/setup/sign-in-again", {}, page="/account/")
     assert response.status_code == 303
@@ -270,9 +244,9 @@ def test_sign_in_again_signs_out_and_comes_back(app, client):  # type: ignore[no
     assert back.headers["Location"] == SETUP
 
 
-def test_totp_path_comes_back_to_the_walkthrough(app, client):  # type: ignore[no-untyped-def]
+def test_totp_path_comes_back_to_the_walkthrough(app, client, auth):  # type: ignore[no-untyped-def]
     make_user(app, "ana")
-    login(client, "ana")
+    auth.login("ana")
     page = client.get("/account/security/totp?next=/giveaway/setup").get_data(as_text=True)
     assert 'action="/account/security/totp?next=/giveaway/setup"' in page
     with client.session_transaction() as s:
@@ -298,9 +272,9 @@ def test_totp_path_comes_back_to_the_walkthrough(app, client):  # type: ignore[n
     assert 'aria-current="step"' not in html
 
 
-def test_off_site_next_is_ignored_on_the_security_pages(app, client):  # type: ignore[no-untyped-def]
+def test_off_site_next_is_ignored_on_the_security_pages(app, client, auth):  # type: ignore[no-untyped-def]
     make_user(app, "ana")
-    login(client, "ana")
+    auth.login("ana")
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         html = client.get("/account/security/totp", query_string={"next": target}).get_data(
             as_text=True
@@ -312,11 +286,11 @@ def test_off_site_next_is_ignored_on_the_security_pages(app, client):  # type: i
         assert "evil.example" not in html
 
 
-def test_the_claim_panel_and_the_account_page_link_here(app, client):  # type: ignore[no-untyped-def]
+def test_the_claim_panel_and_the_account_page_link_here(app, client, auth):  # type: ignore[no-untyped-def]
     make_batch(app, codes=["WALK-CODE-1"])
     user = make_maintainer(app, "maria")
     give_code(app, user, "WALK-CODE-1")
-    login(client, "maria")
+    auth.login("maria")
     giveaway = client.get("/giveaway").get_data(as_text=True)
     assert f'href="{SETUP}"' in giveaway and "Set up your keys, step by step" in giveaway
     assert "Key set-up: 1 of 6 steps done." in giveaway
@@ -334,7 +308,7 @@ def test_reminders_skip_claimants_with_a_key(app):  # type: ignore[no-untyped-de
     give_code(app, keyed, "R-2")
     give_code(app, app_only, "R-3")
     add_key(app, keyed, "First key")
-    set_totp(app, app_only)  # an app is not a key: the code is still worth a reminder
+    enable_totp(app, app_only)  # an app is not a key: the code is still worth a reminder
     with app.app_context():
         sent = expiry.remind(db.session(), now, days=7)
         db.commit()
@@ -347,30 +321,21 @@ def test_reminders_skip_claimants_with_a_key(app):  # type: ignore[no-untyped-de
     assert reminded == {"R-1", "R-3"}
 
 
-@pytest.fixture
-def key_app(tmp_path, sqlite_template):  # type: ignore[no-untyped-def]
-    """An app whose relying party is http://localhost, for the software authenticator."""
-    application = make_sqlite_app(
-        tmp_path,
-        sqlite_template,
-        WEBAUTHN_RP_ID="localhost",
-        WEBAUTHN_ORIGIN="http://localhost",
-        RATELIMIT_TWOFACTOR="1000/minute",
-        RATELIMIT_LOGIN="1000/minute",
-    )
-    yield application
-    application.extensions["db.engine"].dispose()
-
-
-def test_the_whole_walkthrough_with_software_keys(key_app):  # type: ignore[no-untyped-def]
+@pytest.mark.config(
+    WEBAUTHN_RP_ID="localhost",
+    WEBAUTHN_ORIGIN="http://localhost",
+    RATELIMIT_TWOFACTOR="1000/minute",
+    RATELIMIT_LOGIN="1000/minute",
+)
+def test_the_whole_walkthrough_with_software_keys(app):  # type: ignore[no-untyped-def]
     from tests.twofactor.authenticator import InvalidStateError, SoftwareAuthenticator
     from tests.twofactor.conftest import Flow
 
-    client = key_app.test_client()
-    flow = Flow(key_app, client)
-    make_batch(key_app, codes=["WALK-CODE-1"])
-    user = make_maintainer(key_app, "maria")
-    give_code(key_app, user, "WALK-CODE-1")
+    client = app.test_client()
+    flow = Flow(app, client)
+    make_batch(app, codes=["WALK-CODE-1"])
+    user = make_maintainer(app, "maria")
+    give_code(app, user, "WALK-CODE-1")
     login(client, "maria")
     first, spare = (SoftwareAuthenticator(origin="http://localhost") for _ in range(2))
 

@@ -15,8 +15,9 @@ from giveaway.critical.models import CriticalDesignation, CriticalNotice
 from giveaway.critical.periods import parse_period, window_for
 from giveaway.events.models import Event
 from giveaway.projects.models import RoleName
-from tests.conftest import make_project, make_user, outbox_for
+from tests.conftest import outbox_for
 from tests.critical.conftest import NOW, critical_names, import_rows, project, run, write_json
+from tests.factories import make_project, make_user
 
 SIX_MONTHS = ["2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
 

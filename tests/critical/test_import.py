@@ -105,7 +105,7 @@ def test_names_are_normalised_and_merged(any_app: Flask, tmp_path: Path) -> None
 
 
 def test_existing_project_is_matched_by_normalised_name(app: Flask, tmp_path: Path) -> None:
-    from tests.conftest import make_project
+    from tests.factories import make_project
 
     make_project(app, "Flask_Tiny.Utils")
     import_rows(app, tmp_path, "2026-03", [("flask-tiny-utils", 4)])

@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 
 from giveaway.projects.models import RoleName
-from tests.conftest import login, login_2fa, make_admin, make_project, make_user
+from tests.conftest import login, login_2fa
 from tests.critical.conftest import NOW, import_rows, run
+from tests.factories import make_admin, make_project, make_user
 
 
 def filler(n: int) -> list[tuple[str, int]]:

@@ -19,8 +19,8 @@ from giveaway import clock, db
 from giveaway.claims.models import PromoBatch, PromoCode
 from giveaway.events.models import Event
 from giveaway.mail.models import OutboxMessage
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import base_config, login, truncate_all
+from tests.factories import make_batch, make_maintainer
 from tests.faults.conftest import Proxy, claim, shown_code, terminate_backend
 
 pytestmark = pytest.mark.postgres

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from giveaway import clock, db
 from giveaway.claims import expiry
 from giveaway.claims.models import PromoCode
-from tests.claims.factories import make_batch
+from tests.factories import make_batch
 
 pytestmark = pytest.mark.postgres
 

@@ -22,8 +22,8 @@ from giveaway import db
 from giveaway.accounts import passwords
 from giveaway.mail.models import OutboxMessage
 from tests.accounts.conftest import register
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import login, make_sqlite_app, make_user, post_form
+from tests.factories import make_batch, make_maintainer
 from tests.faults.conftest import Silent, claim, shown_code, within
 
 

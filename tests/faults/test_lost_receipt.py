@@ -14,8 +14,8 @@ from giveaway import clock, db, mail
 from giveaway.accounts.models import User
 from giveaway.claims import claim
 from giveaway.mail.models import OutboxMessage
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import outbox_for
+from tests.factories import make_batch, make_maintainer
 
 
 def _receipts(app) -> int:  # type: ignore[no-untyped-def]

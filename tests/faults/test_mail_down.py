@@ -19,8 +19,8 @@ from aiosmtpd.controller import Controller
 
 from giveaway import clock, db
 from giveaway.mail.models import OutboxMessage
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import login, make_pg_app
+from tests.factories import make_batch, make_maintainer
 from tests.faults.conftest import claim, shown_code
 
 pytestmark = pytest.mark.postgres

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import login, make_sqlite_app, post_form
+from tests.factories import make_batch, make_maintainer
 from tests.faults.conftest import claim, shown_code
 
 

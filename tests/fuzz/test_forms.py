@@ -19,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from giveaway.accounts import tokens
-from tests.conftest import csrf_token, login, login_2fa, make_admin, make_project, make_user
+from tests.conftest import csrf_token, login, login_2fa
+from tests.factories import make_admin, make_project, make_user
 from tests.fuzz.conftest import FUZZ, table_counts
 
 NASTY = st.sampled_from(
@@ -64,7 +65,7 @@ def fields(*names: str) -> st.SearchStrategy[dict[str, str]]:
     return st.fixed_dictionaries({}, optional={name: VALUE for name in names})
 
 
-def no_limits(app: Flask) -> None:
+def no_limits(any_app: Flask) -> None:
     for name in (
         "RATELIMIT_LOGIN",
         "RATELIMIT_REGISTER",
@@ -72,17 +73,17 @@ def no_limits(app: Flask) -> None:
         "RATELIMIT_TWOFACTOR",
         "RATELIMIT_CLAIM",
     ):
-        app.config[name] = "100000/minute"
+        any_app.config[name] = "100000/minute"
 
 
-def check(app: Flask, client: FlaskClient, path: str, data, *, page: str, audit=()):  # type: ignore[no-untyped-def]
-    before = table_counts(app)
+def check(any_app: Flask, client: FlaskClient, path: str, data, *, page: str, audit=()):  # type: ignore[no-untyped-def]
+    before = table_counts(any_app)
     token = csrf_token(client, page)
     response = client.post(path, data={**data, "csrf_token": token})
     status = response.status_code
     assert status < 500, f"{path} answered {status} to {str(data)[:200]}"
     if 400 <= status < 500:
-        after = table_counts(app)
+        after = table_counts(any_app)
         changed = {t for t in after if after[t] != before[t]} - set(audit)
         assert not changed, f"{path} refused {str(data)[:200]} but changed {changed}"
         html = response.get_data(as_text=True)
@@ -91,23 +92,23 @@ def check(app: Flask, client: FlaskClient, path: str, data, *, page: str, audit=
 
 
 @pytest.fixture
-def anonymous(app: Flask) -> FlaskClient:
-    no_limits(app)
-    make_user(app, "alice")
-    return app.test_client()
+def anonymous(any_app: Flask) -> FlaskClient:
+    no_limits(any_app)
+    make_user(any_app, "alice")
+    return any_app.test_client()
 
 
 @FUZZ
 @given(fields("username", "email", "password", "password_confirm"))
-def test_register(app, anonymous, data):
-    check(app, anonymous, "/account/register", data, page="/account/register")
+def test_register(any_app, anonymous, data):
+    check(any_app, anonymous, "/account/register", data, page="/account/register")
 
 
 @FUZZ
 @given(fields("username", "password"))
-def test_login(app, anonymous, data):
+def test_login(any_app, anonymous, data):
     response = check(
-        app, anonymous, "/account/login", data, page="/account/login", audit=["events"]
+        any_app, anonymous, "/account/login", data, page="/account/login", audit=["events"]
     )
     if response.status_code == 302:
         anonymous.post("/account/logout", data={"csrf_token": csrf_token(anonymous, "/account/")})
@@ -115,49 +116,49 @@ def test_login(app, anonymous, data):
 
 @FUZZ
 @given(fields("identifier"))
-def test_reset_request(app, anonymous, data):
-    check(app, anonymous, "/account/reset", data, page="/account/reset", audit=["events"])
+def test_reset_request(any_app, anonymous, data):
+    check(any_app, anonymous, "/account/reset", data, page="/account/reset", audit=["events"])
 
 
 @FUZZ
 @given(fields("password", "password_confirm"))
-def test_new_password(app, anonymous, data):
-    user = make_user(app, f"reset-{datetime.now(UTC).timestamp()}".replace(".", "-"))
-    with app.test_request_context():
+def test_new_password(any_app, anonymous, data):
+    user = make_user(any_app, f"reset-{datetime.now(UTC).timestamp()}".replace(".", "-"))
+    with any_app.test_request_context():
         token = tokens.make(user, tokens.Purpose.RESET_PASSWORD)
     path = f"/account/reset/{token}"
-    check(app, anonymous, path, data, page=path)
+    check(any_app, anonymous, path, data, page=path)
 
 
 @pytest.fixture
-def maintainer(app: Flask) -> FlaskClient:
-    no_limits(app)
-    user = make_user(app, "maria")
-    make_project(app, "requests", maintainers=[(user, "Owner")], critical=True)
-    client = app.test_client()
+def maintainer(any_app: Flask) -> FlaskClient:
+    no_limits(any_app)
+    user = make_user(any_app, "maria")
+    make_project(any_app, "requests", maintainers=[(user, "Owner")], critical=True)
+    client = any_app.test_client()
     login(client, "maria")
     return client
 
 
 @FUZZ
 @given(fields("current_password", "password", "password_confirm"))
-def test_change_password(app, maintainer, data):
-    response = check(app, maintainer, "/account/password", data, page="/account/")
+def test_change_password(any_app, maintainer, data):
+    response = check(any_app, maintainer, "/account/password", data, page="/account/")
     if response.status_code in (302, 303):  # changed: sign in again with the new one
         login(maintainer, "maria", data["password"])
 
 
 @FUZZ
 @given(fields("code"))
-def test_totp_setup(app, maintainer, data):
-    check(app, maintainer, "/account/security/totp", data, page="/account/security/totp")
+def test_totp_setup(any_app, maintainer, data):
+    check(any_app, maintainer, "/account/security/totp", data, page="/account/security/totp")
 
 
 @FUZZ
 @given(fields("password"))
-def test_recovery_codes_generate(app, maintainer, data):
+def test_recovery_codes_generate(any_app, maintainer, data):
     check(
-        app,
+        any_app,
         maintainer,
         "/account/security/recovery-codes",
         data,
@@ -167,49 +168,49 @@ def test_recovery_codes_generate(app, maintainer, data):
 
 @FUZZ
 @given(fields("region", "acknowledge"))
-def test_claim(app, maintainer, data):
-    check(app, maintainer, "/giveaway/claim", data, page="/account/")
+def test_claim(any_app, maintainer, data):
+    check(any_app, maintainer, "/giveaway/claim", data, page="/account/")
 
 
 @pytest.fixture
-def eligible(app: Flask) -> FlaskClient:
-    from tests.claims.factories import make_batch, make_maintainer
+def eligible(any_app: Flask) -> FlaskClient:
+    from tests.factories import make_batch, make_maintainer
 
-    no_limits(app)
-    make_maintainer(app, "erin")
-    make_batch(app, count=3)
-    client = app.test_client()
+    no_limits(any_app)
+    make_maintainer(any_app, "erin")
+    make_batch(any_app, count=3)
+    client = any_app.test_client()
     login(client, "erin")
     return client
 
 
 @FUZZ
 @given(fields("region", "acknowledge"))
-def test_claim_when_eligible(app, eligible, data):
+def test_claim_when_eligible(any_app, eligible, data):
     # A good region claims a code (a 303): later examples see "already claimed".
-    check(app, eligible, "/giveaway/claim", data, page="/account/")
+    check(any_app, eligible, "/giveaway/claim", data, page="/account/")
 
 
 @FUZZ
 @given(fields("anything"))
-def test_notify(app, maintainer, data):
-    check(app, maintainer, "/giveaway/notify", data, page="/account/")
+def test_notify(any_app, maintainer, data):
+    check(any_app, maintainer, "/giveaway/notify", data, page="/account/")
 
 
 @pytest.fixture
-def pending_2fa(app: Flask) -> FlaskClient:
-    no_limits(app)
-    make_admin(app, "root")
-    client = app.test_client()
+def pending_2fa(any_app: Flask) -> FlaskClient:
+    no_limits(any_app)
+    make_admin(any_app, "root")
+    client = any_app.test_client()
     assert login(client, "root").status_code == 302
     return client
 
 
 @FUZZ
 @given(fields("code"))
-def test_signin_totp(app, pending_2fa, data):
+def test_signin_totp(any_app, pending_2fa, data):
     response = check(
-        app,
+        any_app,
         pending_2fa,
         "/account/login/2fa/totp",
         data,
@@ -221,9 +222,9 @@ def test_signin_totp(app, pending_2fa, data):
 
 @FUZZ
 @given(fields("recovery_code"))
-def test_signin_recovery(app, pending_2fa, data):
+def test_signin_recovery(any_app, pending_2fa, data):
     check(
-        app,
+        any_app,
         pending_2fa,
         "/account/login/2fa/recovery",
         data,
@@ -233,10 +234,10 @@ def test_signin_recovery(app, pending_2fa, data):
 
 
 @pytest.fixture
-def admin(app: Flask) -> FlaskClient:
-    no_limits(app)
-    make_admin(app, "root")
-    client = app.test_client()
+def admin(any_app: Flask) -> FlaskClient:
+    no_limits(any_app)
+    make_admin(any_app, "root")
+    client = any_app.test_client()
     login_2fa(client, "root")
     return client
 
@@ -247,11 +248,11 @@ def admin(app: Flask) -> FlaskClient:
     st.one_of(st.binary(max_size=100), st.text(max_size=100).map(str.encode), st.none()),
     st.one_of(st.just("codes.txt"), VALUE),
 )
-def test_admin_upload(app, admin, data, content, filename):
+def test_admin_upload(any_app, admin, data, content, filename):
     if content is not None:
         data = {**data, "file": (io.BytesIO(content), filename)}
     # A preview (not yet a batch) is written for a good file: the only change.
-    response = check(app, admin, "/admin/batches/upload", data, page="/admin/batches")
+    response = check(any_app, admin, "/admin/batches/upload", data, page="/admin/batches")
     if response.status_code == 200:
         assert "Confirm" in response.get_data(as_text=True) or "confirm" in response.get_data(
             as_text=True
@@ -260,14 +261,14 @@ def test_admin_upload(app, admin, data, content, filename):
 
 @FUZZ
 @given(fields("token"))
-def test_admin_confirm(app, admin, data):
-    check(app, admin, "/admin/batches/confirm", data, page="/admin/batches")
+def test_admin_confirm(any_app, admin, data):
+    check(any_app, admin, "/admin/batches/confirm", data, page="/admin/batches")
 
 
 @FUZZ
 @given(fields("code", "reason"))
-def test_admin_void(app, admin, data):
-    check(app, admin, "/admin/codes/void", data, page="/admin/batches")
+def test_admin_void(any_app, admin, data):
+    check(any_app, admin, "/admin/codes/void", data, page="/admin/batches")
 
 
 FILTER_PAGES = {
@@ -286,14 +287,14 @@ FILTER_PAGES = {
         lambda p: st.tuples(st.just(p), fields(*FILTER_PAGES[p]))
     )
 )
-def test_admin_filters(app, admin, case):
+def test_admin_filters(any_app, admin, case):
     path, args = case
-    before = table_counts(app)
+    before = table_counts(any_app)
     response = admin.get(path, query_string=args)
     assert response.status_code < 500, f"{path}?{args!r} answered {response.status_code}"
     if 400 <= response.status_code < 500:
         assert ERROR_SHOWN.search(response.get_data(as_text=True)), f"{path}?{args!r}: no reason"
-        assert table_counts(app) == before
+        assert table_counts(any_app) == before
 
 
 JSON_ANY = st.recursive(
@@ -331,8 +332,8 @@ JSON_BODY = st.one_of(
 
 @FUZZ
 @given(JSON_BODY)
-def test_key_registration_json(app, maintainer, body):
-    before = table_counts(app)
+def test_key_registration_json(any_app, maintainer, body):
+    before = table_counts(any_app)
     token = csrf_token(maintainer, "/account/security")
     maintainer.post("/account/security/webauthn/options", json={}, headers={"X-CSRFToken": token})
     response = maintainer.post(
@@ -341,7 +342,7 @@ def test_key_registration_json(app, maintainer, body):
     assert response.status_code < 500, str(body)[:200]
     assert response.status_code >= 400, "a made-up key was registered"
     assert response.get_json()["error"]
-    after = table_counts(app)
+    after = table_counts(any_app)
     changed = {t for t in after if after[t] != before[t]} - {
         "webauthn_used_challenges"
     }  # a spent challenge is spent
@@ -350,7 +351,7 @@ def test_key_registration_json(app, maintainer, body):
 
 @FUZZ
 @given(JSON_BODY)
-def test_key_sign_in_json(app, pending_2fa, body):
+def test_key_sign_in_json(any_app, pending_2fa, body):
     token = csrf_token(pending_2fa, "/account/login/2fa")
     pending_2fa.post("/account/login/2fa/webauthn/options", json={}, headers={"X-CSRFToken": token})
     response = pending_2fa.post(

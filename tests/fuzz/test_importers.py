@@ -106,22 +106,22 @@ ROLE_ROW = st.tuples(
     ),
     st.sampled_from(["utf-8", "utf-8-sig", "latin-1-garbage"]),
 )
-def test_import_roles_never_crashes_or_half_writes(app, runner, tmp_path, text, encoding):
+def test_import_roles_never_crashes_or_half_writes(any_app, tmp_path, text, encoding):
     if encoding == "latin-1-garbage":
         data = text.encode("utf-8", "surrogatepass") + b"\xff\xfe"
     else:
         data = text.encode(encoding, "surrogatepass")
-    before = table_counts(app)
-    result = run(runner, tmp_path, ["import-roles"], data)
-    rejected_cleanly(result, before, table_counts(app), where=re.compile(r"line \d+"))
+    before = table_counts(any_app)
+    result = run(any_app.test_cli_runner(), tmp_path, ["import-roles"], data)
+    rejected_cleanly(result, before, table_counts(any_app), where=re.compile(r"line \d+"))
 
 
 @FUZZ
 @given(st.binary(max_size=200))
-def test_import_roles_survives_arbitrary_bytes(app, runner, tmp_path, data):
-    before = table_counts(app)
-    result = run(runner, tmp_path, ["import-roles"], data)
-    rejected_cleanly(result, before, table_counts(app), where=re.compile(r"line \d+"))
+def test_import_roles_survives_arbitrary_bytes(any_app, tmp_path, data):
+    before = table_counts(any_app)
+    result = run(any_app.test_cli_runner(), tmp_path, ["import-roles"], data)
+    rejected_cleanly(result, before, table_counts(any_app), where=re.compile(r"line \d+"))
 
 
 def roles_on_unproven_accounts(app, *, besides: str) -> int:  # type: ignore[no-untyped-def]
@@ -143,7 +143,8 @@ def roles_on_unproven_accounts(app, *, besides: str) -> int:  # type: ignore[no-
 @pytest.fixture
 def squatted(app):  # type: ignore[no-untyped-def]
     """Names and addresses the generated rows use, registered beforehand by others."""
-    from tests.conftest import make_project, make_user
+    from tests.conftest import make_user
+    from tests.factories import make_project
 
     stranger = make_user(app, "maria", email="stranger@example.net", email_verified_at=None)
     make_user(app, "decoy", email="maria@example.org", email_verified_at=None)
@@ -217,33 +218,37 @@ WHERE_DOWNLOADS = re.compile(r"(line|row) \d+")
         st.lists(DOWNLOAD_ROW, max_size=8).map(lambda r: "\n".join(["project,downloads", *r])),
     )
 )
-def test_import_downloads_csv(app, runner, tmp_path, text):
-    before = table_counts(app)
+def test_import_downloads_csv(any_app, tmp_path, text):
+    before = table_counts(any_app)
     result = run(
-        runner,
+        any_app.test_cli_runner(),
         tmp_path,
         ["import-downloads", "--period", "2026-03"],
         text.encode("utf-8", "surrogatepass"),
     )
-    rejected_cleanly(result, before, table_counts(app), where=WHERE_DOWNLOADS)
+    rejected_cleanly(result, before, table_counts(any_app), where=WHERE_DOWNLOADS)
 
 
 @FUZZ
 @given(
     st.one_of(JSON_DOC.map(json_bytes), JSON_DOC.map(json_bytes).map(lambda b: b[: len(b) // 2]))
 )
-def test_import_downloads_json(app, runner, tmp_path, data):
-    before = table_counts(app)
-    result = run(runner, tmp_path, ["import-downloads", "--period", "2026-03"], data)
-    rejected_cleanly(result, before, table_counts(app), where=WHERE_DOWNLOADS)
+def test_import_downloads_json(any_app, tmp_path, data):
+    before = table_counts(any_app)
+    result = run(
+        any_app.test_cli_runner(), tmp_path, ["import-downloads", "--period", "2026-03"], data
+    )
+    rejected_cleanly(result, before, table_counts(any_app), where=WHERE_DOWNLOADS)
 
 
 @FUZZ
 @given(st.binary(max_size=200), st.sampled_from(["2026-03", "2026-03-14", "March", "2026-13", ""]))
-def test_import_downloads_arbitrary_bytes_and_periods(app, runner, tmp_path, data, period):
-    before = table_counts(app)
-    result = run(runner, tmp_path, ["import-downloads", "--period", period], data)
-    rejected_cleanly(result, before, table_counts(app), where=WHERE_DOWNLOADS)
+def test_import_downloads_arbitrary_bytes_and_periods(any_app, tmp_path, data, period):
+    before = table_counts(any_app)
+    result = run(
+        any_app.test_cli_runner(), tmp_path, ["import-downloads", "--period", period], data
+    )
+    rejected_cleanly(result, before, table_counts(any_app), where=WHERE_DOWNLOADS)
 
 
 CODE_LINE = st.one_of(
@@ -261,30 +266,30 @@ _batches = iter(range(10**9))
     st.sampled_from(["1", "2", "0", "11", "-1"]),
     st.one_of(st.just("batch"), CELL),
 )
-def test_load_codes(app, runner, tmp_path, text, expires, keys, name):
-    before = table_counts(app)
+def test_load_codes(any_app, tmp_path, text, expires, keys, name):
+    before = table_counts(any_app)
     name = f"{name}-{next(_batches)}" if name == "batch" else name
     result = run(
-        runner,
+        any_app.test_cli_runner(),
         tmp_path,
         ["load-codes", "--batch", name, "--expires", expires, "--keys-per-code", keys],
         text.encode("utf-8", "surrogatepass"),
     )
     if result.exit_code == 2:  # click refused an option (e.g. --batch "-x"): said why
         assert "Error" in result.output
-        assert table_counts(app) == before
+        assert table_counts(any_app) == before
         return
-    rejected_cleanly(result, before, table_counts(app), where=re.compile(r"line \d+"))
+    rejected_cleanly(result, before, table_counts(any_app), where=re.compile(r"line \d+"))
 
 
 @FUZZ
 @given(st.binary(max_size=200))
-def test_load_codes_arbitrary_bytes(app, runner, tmp_path, data):
-    before = table_counts(app)
+def test_load_codes_arbitrary_bytes(any_app, tmp_path, data):
+    before = table_counts(any_app)
     result = run(
-        runner,
+        any_app.test_cli_runner(),
         tmp_path,
         ["load-codes", "--batch", f"b{next(_batches)}", "--expires", "2030-01-01"],
         data,
     )
-    rejected_cleanly(result, before, table_counts(app), where=re.compile(r"line \d+"))
+    rejected_cleanly(result, before, table_counts(any_app), where=re.compile(r"line \d+"))

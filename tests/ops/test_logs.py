@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import login, make_sqlite_app, post_form
+from tests.factories import make_batch, make_maintainer
 
 
 @pytest.fixture

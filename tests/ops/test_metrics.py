@@ -9,7 +9,6 @@ from flask import Flask
 
 from giveaway import clock, create_app, db
 from giveaway.settings import SettingsError
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import (
     base_config,
     login,
@@ -18,6 +17,7 @@ from tests.conftest import (
     make_sqlite_app,
     post_form,
 )
+from tests.factories import make_batch, make_maintainer
 from tests.ops.conftest import METRICS_TOKEN, parse, scrape, value
 
 

@@ -11,7 +11,6 @@ from giveaway import clock, db
 from giveaway.accounts.models import User
 from giveaway.claims.models import PromoCode
 from giveaway.events.models import Event
-from tests.claims.factories import make_batch, make_maintainer
 from tests.conftest import (
     Outbox,
     login,
@@ -20,6 +19,7 @@ from tests.conftest import (
     make_user,
     post_form,
 )
+from tests.factories import make_batch, make_maintainer
 from tests.ops.conftest import scrape, value
 
 

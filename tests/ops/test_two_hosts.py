@@ -29,8 +29,8 @@ import pytest
 import sqlalchemy as sa
 
 from bench._common import free_port, wait_until_ready
-from tests.claims.factories import make_batch, make_maintainers
 from tests.conftest import TEST_PASSWORD, make_pg_app, require
+from tests.factories import make_batch, make_maintainers
 from tests.ops.conftest import METRICS_TOKEN, parse, value
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

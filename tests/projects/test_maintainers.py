@@ -12,7 +12,8 @@ from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.projects import maintainers
 from giveaway.projects.models import Role
-from tests.conftest import make_project, make_user
+from tests.conftest import make_user
+from tests.factories import make_project
 
 ONCE = datetime(2025, 1, 1, tzinfo=UTC)
 

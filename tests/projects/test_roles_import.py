@@ -10,7 +10,7 @@ from giveaway.accounts.models import User
 from giveaway.projects import names
 from giveaway.projects.models import Project, Role, RoleName
 from giveaway.projects.roles_import import import_roles
-from tests.conftest import make_project, make_user
+from tests.factories import make_project, make_user
 
 
 def counts(app):  # type: ignore[no-untyped-def]

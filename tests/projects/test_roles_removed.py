@@ -16,7 +16,8 @@ from giveaway.accounts.models import User
 from giveaway.claims import eligibility
 from giveaway.projects.models import Project, Role
 from tests.accounts.conftest import events_of
-from tests.conftest import make_project, make_user
+from tests.conftest import make_user
+from tests.factories import make_project
 
 
 def roles(app: Flask) -> set[tuple[str, str, str]]:

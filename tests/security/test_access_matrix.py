@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import csrf_token, login, login_2fa, make_admin, make_user
+from tests.conftest import csrf_token, login, login_2fa
+from tests.factories import make_admin, make_user
 from tests.security.test_every_url import build
 
 WHO = ("anonymous", "maintainer", "admin_no2fa", "admin")

@@ -11,7 +11,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import csrf_token, login_2fa, make_admin
+from tests.conftest import csrf_token, login_2fa
+from tests.factories import make_admin
 
 ARABIC = "٠١٢٣٤٥٦٧٨٩"
 DEVANAGARI = "०१२३४५६७८९"
@@ -73,7 +74,7 @@ def test_other_digits_in_urls_are_never_a_500(admin, path):
 
 
 def test_a_void_with_a_code_in_full_width_digits(app, admin):
-    from tests.claims.factories import make_batch
+    from tests.factories import make_batch
 
     make_batch(app, codes=["VOID-1234"])
     response = admin.post(

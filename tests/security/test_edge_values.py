@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import login_2fa, make_admin
+from tests.conftest import login_2fa
+from tests.factories import make_admin
 
 PATHS = [
     "/admin/events?until=9999-12-31",
@@ -50,7 +51,8 @@ def test_edge_values_never_make_a_500(any_app, path):
 )
 def test_hostile_json_gets_a_clear_400(app, body):
     """JSON nested 100,000 deep once made a RecursionError and a 500."""
-    from tests.conftest import csrf_token, login, make_user
+    from tests.conftest import csrf_token, login
+    from tests.factories import make_user
 
     make_user(app, "alice")
     client = app.test_client()

@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
-from tests.conftest import login, login_2fa, make_admin, make_user
+from tests.conftest import login
+from tests.factories import make_admin, make_user
 
 DUMMY = {"int": 1, "string": "x", "path": "x", "default": "x", "any": "x", "uuid": "0" * 32}
 
@@ -32,9 +33,9 @@ def rules(app: Flask, method: str) -> list[Rule]:
     )
 
 
-def test_every_post_needs_a_csrf_token(app, client):
+def test_every_post_needs_a_csrf_token(app, client, auth):
     make_user(app, "csrf-user", is_admin=True)
-    login(client, "csrf-user")
+    auth.login("csrf-user")
     posts = rules(app, "POST")
     assert posts, "no POST routes found"
     for rule in posts:
@@ -64,13 +65,13 @@ def check_headers(response, path):
 
 
 @pytest.mark.parametrize("who", ["anonymous", "maintainer", "admin"])
-def test_security_headers_on_every_page(app, client, who):
+def test_security_headers_on_every_page(app, client, auth, who):
     if who == "admin":
         make_admin(app, who)
-        login_2fa(client, who)
+        auth.login_with_totp(who)
     elif who != "anonymous":
         make_user(app, who)
-        login(client, who)
+        auth.login(who)
     for rule in rules(app, "GET"):
         path = build(rule)
         response = client.get(path)
@@ -115,9 +116,9 @@ def test_every_admin_url_is_refused_to_anonymous_and_maintainers(app):
             )
 
 
-def test_session_cookie_flags(app, client):
+def test_session_cookie_flags(app, client, auth):
     make_user(app, "cookie")
-    response = login(client, "cookie")
+    response = auth.login("cookie")
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # plain HTTP in this test
@@ -138,12 +139,12 @@ def test_session_cookie_flags(app, client):
     assert "Strict-Transport-Security" in response.headers
 
 
-def test_unchanged_sessions_are_not_rewritten(app, client):
+def test_unchanged_sessions_are_not_rewritten(app, client, auth):
     """A response that did not change the session sets no cookie: a slow one
     (a stylesheet) would otherwise overwrite a newer session, such as one
     holding a WebAuthn challenge."""
     make_user(app, "steady")
-    login(client, "steady")
+    auth.login("steady")
     client.get("/account/")  # shows (and so removes) the "signed in" message
     for path in ("/static/css/site.css", "/account/", "/"):
         response = client.get(path)

@@ -12,19 +12,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from giveaway import db
-from tests.conftest import (
-    ADMIN_TOTP_SECRET,
-    TEST_PASSWORD,
-    csrf_token,
-    login,
-    login_2fa,
-    make_admin,
-    make_project,
-    make_sqlite_app,
-    make_user,
-    outbox_for,
-    post_form,
-)
+from tests.conftest import csrf_token, login, login_2fa, make_sqlite_app, outbox_for, post_form
+from tests.factories import ADMIN_TOTP_SECRET, TEST_PASSWORD, make_admin, make_project, make_user
 from tests.twofactor.authenticator import SoftwareAuthenticator
 from tests.twofactor.conftest import ORIGIN, Flow
 
@@ -120,7 +109,7 @@ def test_recovery_codes_belong_to_their_owner(wapp):
 
 
 def test_a_claimed_code_is_shown_only_to_its_claimant(app):
-    from tests.claims.factories import make_batch, make_maintainer
+    from tests.factories import make_batch, make_maintainer
 
     app.config["RATELIMIT_CLAIM"] = "1000/minute"
     make_maintainer(app, "erin")
@@ -331,7 +320,7 @@ def test_signing_out_ends_the_session_everywhere_it_was_copied(app):
 
 
 def test_html_in_names_and_labels_is_escaped_everywhere(wapp):
-    from tests.claims.factories import make_batch
+    from tests.factories import make_batch
 
     app = wapp
     app.config["RATELIMIT_CLAIM"] = "1000/minute"
@@ -450,7 +439,7 @@ def test_csv_exports_never_start_a_cell_with_a_formula(wapp):
     import csv
     import io
 
-    from tests.claims.factories import make_batch, make_maintainer
+    from tests.factories import make_batch, make_maintainer
 
     app = wapp
     app.config["RATELIMIT_CLAIM"] = "1000/minute"

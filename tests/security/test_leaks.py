@@ -10,16 +10,8 @@ import pyotp
 import sqlalchemy as sa
 
 from giveaway import db
-from tests.conftest import (
-    ADMIN_TOTP_SECRET,
-    TEST_PASSWORD,
-    csrf_token,
-    login,
-    login_2fa,
-    make_admin,
-    make_user,
-    post_form,
-)
+from tests.conftest import csrf_token, login, login_2fa, post_form
+from tests.factories import ADMIN_TOTP_SECRET, TEST_PASSWORD, make_admin, make_user
 from tests.security.test_every_url import check_headers
 
 # --- headers and cookie flags on error pages and JSON ---------------------------------
@@ -70,11 +62,11 @@ def test_the_500_page_carries_the_headers(app, client):
     assert TEST_PASSWORD not in body and "Traceback" not in body
 
 
-def test_the_429_page_carries_the_headers(app, client):
+def test_the_429_page_carries_the_headers(app, client, auth):
     app.config["RATELIMIT_LOGIN"] = "1/minute"
     make_user(app, "alice")
-    login(client, "alice", "wrong-one-here")
-    response = login(client, "alice", "wrong-one-here")
+    auth.login("alice", "wrong-one-here")
+    response = auth.login("alice", "wrong-one-here")
     assert response.status_code == 429
     check_headers(response, "429")
 
@@ -98,10 +90,10 @@ def test_register_and_reset_answer_429_with_retry_after(app, client):
     assert_limited(post_form(client, "/account/reset", {"identifier": "x"}))
 
 
-def test_second_step_answers_429_with_retry_after(app, client):
+def test_second_step_answers_429_with_retry_after(app, client, auth):
     app.config["RATELIMIT_TWOFACTOR"] = "2/minute"
     make_admin(app, "root")
-    login(client, "root")
+    auth.login("root")
     codes = []
     for _ in range(3):
         codes.append(
@@ -118,12 +110,12 @@ def test_second_step_answers_429_with_retry_after(app, client):
     )
 
 
-def test_claim_answers_429_with_retry_after(app, client):
-    from tests.claims.factories import make_maintainer
+def test_claim_answers_429_with_retry_after(app, client, auth):
+    from tests.factories import make_maintainer
 
     app.config["RATELIMIT_CLAIM"] = "2/minute"
     make_maintainer(app, "erin")
-    login(client, "erin")
+    auth.login("erin")
     answers = [
         post_form(client, "/giveaway/claim", {"region": ""}, page="/giveaway") for _ in range(3)
     ]
@@ -175,7 +167,7 @@ def _walk_through_every_secret(app):  # type: ignore[no-untyped-def]
     naming a region, sign in with a recovery code, open the admin pages; returns what
     must not leak and what the pages and events showed."""
     from giveaway.events.models import Event
-    from tests.claims.factories import make_batch, make_maintainer
+    from tests.factories import make_batch, make_maintainer
 
     for name in ("RATELIMIT_CLAIM", "RATELIMIT_TWOFACTOR", "RATELIMIT_LOGIN"):
         app.config[name] = "1000/minute"
@@ -289,10 +281,10 @@ def test_request_logs_never_show_the_tokens_of_emailed_links(app, caplog):
     assert caplog.text.count("[token]") == 3
 
 
-def test_json_endpoints_answer_429_with_retry_after(app, client):
+def test_json_endpoints_answer_429_with_retry_after(app, client, auth):
     app.config["RATELIMIT_TWOFACTOR_OPTIONS"] = "1/minute"
     make_user(app, "alice")
-    login(client, "alice")
+    auth.login("alice")
     token = csrf_token(client, "/account/security")
     answers = [
         client.post("/account/security/webauthn/options", json={}, headers={"X-CSRFToken": token})

@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import csrf_token, login, make_sqlite_app, make_user
+from tests.conftest import AuthActions, csrf_token, make_sqlite_app
+from tests.factories import make_user
 from tests.twofactor.authenticator import SoftwareAuthenticator
 
 ORIGIN = "http://localhost"
@@ -67,18 +68,7 @@ class Flow:
 
     # --- sign-in
     def password(self, username: str, next_url: str | None = None):  # type: ignore[no-untyped-def]
-        if next_url is None:
-            return login(self.client, username)
-        token = self.token("/account/login")
-        return self.client.post(
-            "/account/login",
-            data={
-                "csrf_token": token,
-                "username": username,
-                "password": "a-long-test-passphrase",
-                "next": next_url,
-            },
-        )
+        return AuthActions(self.client).login(username, next_url=next_url)
 
     def signin_options(self):  # type: ignore[no-untyped-def]
         return self.post_json("/account/login/2fa/webauthn/options", {}, "/account/login/2fa")
@@ -104,8 +94,7 @@ class Flow:
         )
 
     def logout(self) -> None:
-        token = self.token("/account/")
-        self.client.post("/account/logout", data={"csrf_token": token})
+        AuthActions(self.client).logout()
 
     def signed_in_as(self) -> str | None:
         response = self.client.get("/account/")

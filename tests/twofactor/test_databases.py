@@ -10,7 +10,7 @@ import pytest
 from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.twofactor import challenges, changes, keys, recovery, status, totp
-from tests.conftest import make_user
+from tests.factories import make_user
 
 NOW = datetime(2026, 3, 2, 12, 0, 15, tzinfo=UTC)
 

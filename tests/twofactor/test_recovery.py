@@ -10,7 +10,7 @@ from sqlalchemy import select
 from giveaway import db
 from giveaway.twofactor import keys, status
 from giveaway.twofactor.models import RecoveryCode
-from tests.twofactor.conftest import events_of, reload_user
+from tests.factories import events_of, reload_user
 
 
 @pytest.fixture

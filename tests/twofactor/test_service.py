@@ -9,8 +9,7 @@ import pyotp
 from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.twofactor import keys, recovery, reset, status, totp
-from tests.conftest import make_user
-from tests.twofactor.conftest import events_of, reload_user
+from tests.factories import events_of, make_user, reload_user
 
 
 def test_questions_on_a_user_without_2fa(app, alice):

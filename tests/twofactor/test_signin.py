@@ -8,9 +8,10 @@ import pytest
 
 from giveaway import clock, db
 from giveaway.twofactor import keys
-from tests.conftest import csrf_token, make_user
+from tests.conftest import csrf_token
+from tests.factories import events_of, make_user, reload_user
 from tests.twofactor.authenticator import SoftwareAuthenticator
-from tests.twofactor.conftest import ORIGIN, events_of, reload_user
+from tests.twofactor.conftest import ORIGIN
 
 
 @pytest.fixture

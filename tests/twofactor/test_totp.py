@@ -10,8 +10,7 @@ import pyotp
 import pytest
 
 from giveaway.twofactor import status
-from tests.conftest import make_user
-from tests.twofactor.conftest import events_of, reload_user
+from tests.factories import events_of, make_user, reload_user
 
 # The middle of a 30-second step, so that "one step later" is unambiguous.
 NOW = datetime(2026, 3, 2, 12, 0, 15, tzinfo=UTC)

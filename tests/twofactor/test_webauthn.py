@@ -6,9 +6,9 @@ import pytest
 
 from giveaway import db
 from giveaway.twofactor import keys, status
-from tests.conftest import make_user
+from tests.factories import events_of, make_user, reload_user
 from tests.twofactor.authenticator import InvalidStateError, SoftwareAuthenticator, b64u
-from tests.twofactor.conftest import ORIGIN, events_of, reload_user
+from tests.twofactor.conftest import ORIGIN
 
 
 def test_register_two_keys_and_sign_in_with_each(app, flow, alice, outbox):
