@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, flash, g, redirect, request
-from flask_login import login_url
+from flask import Flask, flash, g, redirect, request, session
+from flask_login import login_url, login_user
 from sqlalchemy.exc import OperationalError
 
 from giveaway import db
@@ -49,3 +49,10 @@ def unauthorized():  # type: ignore[no-untyped-def]
     # Otherwise what Flask-Login does by default: a message and the sign-in page.
     flash(login_manager.login_message, login_manager.login_message_category)
     return redirect(login_url(login_manager.login_view, next_url=request.url))
+
+
+def start_session(user: User) -> None:
+    """Sign `user` in on a fresh session: nothing from before survives (fixation)."""
+    session.clear()
+    login_user(user)
+    session.permanent = True

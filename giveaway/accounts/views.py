@@ -11,10 +11,10 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from giveaway import db
-from giveaway.accounts import limits, service, tokens
+from giveaway.accounts import limits, passwords, service, tokens
 from giveaway.accounts.forms import (
     ChangePasswordForm,
     LoginForm,
@@ -23,9 +23,10 @@ from giveaway.accounts.forms import (
     ResendVerificationForm,
     ResetRequestForm,
 )
-from giveaway.accounts.models import User
+from giveaway.accounts.loader import start_session
 from giveaway.extensions import limiter
 from giveaway.security import safe_next
+from giveaway.twofactor import signin
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -44,13 +45,6 @@ def _apply(form, problems: service.Problems, *, only_quiet_fields: bool = False)
         if only_quiet_fields and field.errors:
             continue
         field.errors = list(field.errors) + messages
-
-
-def start_session(user: User) -> None:
-    """Sign `user` in on a fresh session: nothing from before survives (fixation)."""
-    session.clear()
-    login_user(user)
-    session.permanent = True
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -104,8 +98,6 @@ def login():  # type: ignore[no-untyped-def]
         if form.validate_on_submit():
             user = service.authenticate(db.session(), form.username.data, form.password.data)
             if user is not None:
-                from giveaway.twofactor import signin
-
                 if signin.needs_second_factor(user, next_url):
                     # Not signed in yet: the second factor comes first.
                     return redirect(url_for("twofactor.challenge"))
@@ -174,7 +166,6 @@ def verify_email(token: str):  # type: ignore[no-untyped-def]
 @_limit("RATELIMIT_LOGIN")  # it checks the current password: a guessing surface too
 @limits.change_password_limit
 def change_password():  # type: ignore[no-untyped-def]
-    from giveaway.accounts import passwords
 
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -226,8 +217,6 @@ def _password_link(token: str, purpose: tokens.Purpose, kind: str, template: str
             except service.Problems as problems:
                 _apply(form, problems)
             else:
-                from giveaway.twofactor import signin
-
                 if signin.needs_second_factor(user, url_for("accounts.account")):
                     # A password link proves the email, not the second factor.
                     flash("Your password is set. Now confirm it is you.", "success")

@@ -13,10 +13,15 @@ from giveaway.accounts.models import User
 from giveaway.admin import insight, mandate, service
 from giveaway.admin.forms import Reset2FAForm
 from giveaway.admin.plots import Series, bar_chart, line_chart
+from giveaway.claims.claim import claimed_code
+from giveaway.claims.eligibility import critical_projects
 from giveaway.events import service as events
 from giveaway.events.models import Event
 from giveaway.pagination import paginate, parse_page
+from giveaway.twofactor import reset
 from giveaway.twofactor.access import admin_required
+from giveaway.twofactor.changes import TwoFactorError
+from giveaway.twofactor.status import methods
 
 logger = logging.getLogger(__name__)
 
@@ -188,9 +193,6 @@ def users():  # type: ignore[no-untyped-def]
 
 
 def _user_page(user: User, form: Reset2FAForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    from giveaway.claims.claim import claimed_code
-    from giveaway.claims.eligibility import critical_projects
-    from giveaway.twofactor.status import methods
 
     session = db.session()
     recent = session.scalars(
@@ -228,8 +230,6 @@ def user_detail(user_id: int):  # type: ignore[no-untyped-def]
 @admin_required
 def reset_2fa(user_id: int):  # type: ignore[no-untyped-def]
     """Account recovery: remove every 2FA method once the admin typed the username."""
-    from giveaway.twofactor import reset
-    from giveaway.twofactor.changes import TwoFactorError
 
     user = _get_user(user_id)
     form = Reset2FAForm()

@@ -38,6 +38,8 @@ from giveaway.claims.models import PromoBatch, PromoCode, mask, mask_sql
 from giveaway.db import UTCDateTime
 from giveaway.events import service as events
 from giveaway.events.models import Event
+from giveaway.links import external_url
+from giveaway.mail.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +264,6 @@ def _no_new_claim(session: Session, user_id: int) -> ClaimResult:
 
 def setup_url() -> str:
     """The key-registration walkthrough, by endpoint when it exists, else by its path."""
-    from giveaway.links import external_url
 
     if "giveaway.setup" in current_app.view_functions:
         return external_url("giveaway.setup")
@@ -317,7 +318,6 @@ def requeue_lost_receipts(session: Session, now: datetime) -> int:
     claims older than LOST_RECEIPT_AFTER with no claim_receipt in the outbox
     for their claimant get it now (at most once: the outbox row is the record).
     """
-    from giveaway.mail.models import OutboxMessage
 
     lost = session.scalars(
         select(PromoCode)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session, object_session
 
+from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.twofactor.models import RecoveryCode, WebAuthnCredential
 
@@ -63,7 +64,6 @@ class Methods:
 
 
 def _session_of(user: User) -> Session:
-    from giveaway import db
 
     return object_session(user) or db.session()
 

@@ -20,7 +20,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from giveaway import db
+from giveaway.accounts import service as accounts_service
 from giveaway.accounts.forms import ResendVerificationForm
+from giveaway.accounts.loader import start_session
 from giveaway.extensions import limiter
 from giveaway.security import safe_next
 from giveaway.twofactor import challenges, changes, keys, recovery, signin, status, totp
@@ -312,8 +314,6 @@ def _expired_redirect():  # type: ignore[no-untyped-def]
 
 
 def _finish(pending: signin.Pending, method: str):  # type: ignore[no-untyped-def]
-    from giveaway.accounts import service as accounts_service
-    from giveaway.accounts.views import start_session
 
     accounts_service.record_login(db.session(), pending.user, method=method)
     start_session(pending.user)

@@ -32,7 +32,7 @@ def sign_in_directly(app: Flask, client, user: User) -> None:  # type: ignore[no
     """Put a signed-in session in the client's cookie without the 2FA step."""
     from flask import session as cookie
 
-    from giveaway.accounts.views import start_session
+    from giveaway.accounts.loader import start_session
 
     with app.test_request_context():
         start_session(db.session().get(User, user.id))
