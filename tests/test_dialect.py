@@ -95,8 +95,19 @@ def test_staging_table_round_trip(any_app):
 
 
 def test_engine_options_follow_the_url():
-    assert dialect.engine_options("sqlite:////tmp/x.db", pool_size=5) == {
-        "connect_args": {"timeout": 10}
+    # SQLite: the busy timeout (SQLITE_BUSY_TIMEOUT) is the driver's wait for the lock.
+    assert dialect.engine_options("sqlite:////tmp/x.db", pool_size=5, sqlite_busy_timeout=7) == {
+        "connect_args": {"timeout": 7}
     }
     pg = dialect.engine_options("postgresql+psycopg://h/db", pool_size=5)
     assert pg["pool_size"] == 5 and pg["max_overflow"] == 5 and pg["pool_pre_ping"] is True
+    # Every wait on PostgreSQL is bounded: a pooled connection, and connecting.
+    bounded = dialect.engine_options(
+        "postgresql+psycopg://h/db",
+        pool_size=9,
+        max_overflow=0,
+        pool_timeout=3,
+        connect_timeout=4,
+    )
+    assert bounded["max_overflow"] == 0 and bounded["pool_timeout"] == 3
+    assert bounded["connect_args"] == {"connect_timeout": 4}

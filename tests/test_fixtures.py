@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from giveaway import db
 from giveaway.claims.models import PromoBatch, PromoCode
-from giveaway.twofactor import service as twofactor
+from giveaway.twofactor import status
 from tests.factories import (
     add_keys,
     add_recovery_codes,
@@ -68,7 +68,7 @@ def test_two_factor_states_come_from_the_service_and_their_mail_is_taken_back(ap
     kim = reload_user(app, "kim")
     assert kim is not None and kim.first_2fa_enabled_at is not None
     with app.app_context():
-        methods = twofactor.methods(db.session(), kim)
+        methods = status.methods(db.session(), kim)
     assert (methods.security_keys, methods.totp, methods.recovery_codes_left) == (2, True, 4)
     assert [e.detail["label"] for e in events_of(app, "2fa:key_added")] == ["key 0", "key 1"]
     assert len(events_of(app, "2fa:totp_enabled")) == 1

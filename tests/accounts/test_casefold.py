@@ -15,8 +15,8 @@ from giveaway import db, migrate
 from giveaway.accounts import service
 from giveaway.accounts.models import User
 from giveaway.inputs import caseless
-from tests.accounts.conftest import page_text, register
-from tests.conftest import make_user, outbox_for
+from tests.accounts.conftest import page_text
+from tests.conftest import AuthActions, make_user, outbox_for
 
 # Pairs that are one address to a person, but differ beyond ASCII case.
 SAME_ADDRESS = [
@@ -31,9 +31,9 @@ SAME_ADDRESS = [
 @pytest.mark.parametrize(("first", "second"), SAME_ADDRESS)
 def test_a_second_registration_in_another_case_is_refused(any_app, first, second):
     client = any_app.test_client()
-    assert register(client, "first", first).status_code == 302
+    assert AuthActions(client).register("first", first).status_code == 302
     other = any_app.test_client()
-    response = register(other, "second", second)
+    response = AuthActions(other).register("second", second)
     assert response.status_code == 400
     assert "already uses this email address" in page_text(response)
     with any_app.app_context():

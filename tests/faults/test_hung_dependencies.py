@@ -21,8 +21,7 @@ import sqlalchemy as sa
 from giveaway import db
 from giveaway.accounts import passwords
 from giveaway.mail.models import OutboxMessage
-from tests.accounts.conftest import register
-from tests.conftest import login, make_sqlite_app, make_user, post_form
+from tests.conftest import AuthActions, login, make_sqlite_app, make_user, post_form
 from tests.factories import make_batch, make_maintainer
 from tests.faults.conftest import Silent, claim, shown_code, within
 
@@ -129,7 +128,7 @@ def test_a_hung_breached_password_api_accepts_the_password(tmp_path, sqlite_temp
         )
         try:
             with caplog.at_level(logging.WARNING):
-                response = within(20, register, app.test_client(), "newbie")
+                response = within(20, AuthActions(app.test_client()).register, "newbie")
             assert response.status_code == 302
             assert "breached-password check unavailable" in caplog.text
         finally:

@@ -13,11 +13,10 @@ from tests.conftest import (
     base_config,
     login,
     login_2fa,
-    make_admin,
     make_sqlite_app,
     post_form,
 )
-from tests.factories import make_batch, make_maintainer
+from tests.factories import make_admin, make_batch, make_maintainer
 from tests.ops.conftest import METRICS_TOKEN, parse, scrape, value
 
 

@@ -15,11 +15,10 @@ from tests.conftest import (
     Outbox,
     login,
     login_2fa,
-    make_admin,
     make_user,
     post_form,
 )
-from tests.factories import make_batch, make_maintainer
+from tests.factories import make_admin, make_batch, make_maintainer
 from tests.ops.conftest import scrape, value
 
 

@@ -229,13 +229,15 @@ def test_two_hosts_share_the_pool_the_limits_and_the_cron_lock(tmp_path, pg_url)
         assert all(n == 1 for _, n in holders) and {u for u, _ in holders} <= set(ids)
 
         # 2. One address guesses a password, turn by turn on each host: 10 in all.
+        # (An account nobody signed in to yet: sign-ins are limited per account
+        # too, and the herd's own sign-ins above count for theirs.)
         guesser = Browser("198.51.100.77")
         answers = [
             guesser.form(
                 ports[k % 2],
                 "/account/login",
                 "/account/login",
-                {"username": "herd000", "password": f"wrong-guess-{k}"},
+                {"username": "nobody-signed-in", "password": f"wrong-guess-{k}"},
             )[0]
             for k in range(GUESSES)
         ]

@@ -16,8 +16,8 @@ from flask import Flask
 from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.projects.models import Project, Role
-from tests.accounts.conftest import NEW_PASSWORD, events_of, get_user, link_path, register
-from tests.conftest import TEST_PASSWORD, login, make_user, outbox_for, post_form
+from tests.accounts.conftest import NEW_PASSWORD, events_of, get_user, link_path
+from tests.conftest import TEST_PASSWORD, AuthActions, login, make_user, outbox_for, post_form
 
 FILE = "project,username,email,role\nflask-tiny,victim,victim@example.org,Owner\n"
 WITH_OTHERS = FILE + "flask-tiny,nina,nina@example.org,Maintainer\n"
@@ -47,7 +47,7 @@ def activate(app: Flask, address: str) -> None:
 
 def test_stranger_with_their_own_address_blocks_nothing(any_app: Flask, tmp_path: Path) -> None:
     attacker = any_app.test_client()
-    assert register(attacker, "victim", email="attacker@example.net").status_code == 302
+    assert AuthActions(attacker).register("victim", email="attacker@example.net").status_code == 302
 
     result = import_roles(any_app, tmp_path, WITH_OTHERS)
 
@@ -73,7 +73,7 @@ def test_stranger_with_the_maintainers_public_address_gets_nothing(
     any_app: Flask, tmp_path: Path
 ) -> None:
     attacker = any_app.test_client()
-    assert register(attacker, "victim", email="victim@example.org").status_code == 302
+    assert AuthActions(attacker).register("victim", email="victim@example.org").status_code == 302
     outbox = outbox_for(any_app)
     verify = link_path(outbox, "victim@example.org", "verify")
 
@@ -95,7 +95,10 @@ def test_stranger_with_the_maintainers_public_address_gets_nothing(
 def test_stranger_holding_the_maintainers_address_under_another_name(
     app: Flask, tmp_path: Path
 ) -> None:
-    assert register(app.test_client(), "decoy", email="victim@example.org").status_code == 302
+    assert (
+        AuthActions(app.test_client()).register("decoy", email="victim@example.org").status_code
+        == 302
+    )
     result = import_roles(app, tmp_path, WITH_OTHERS)
     assert result.exit_code == 0, result.output
     assert role_holders(app) == {"victim": "victim@example.org", "nina": "nina@example.org"}
