@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from giveaway import db, dialect
@@ -111,3 +112,72 @@ def test_engine_options_follow_the_url():
     )
     assert bounded["max_overflow"] == 0 and bounded["pool_timeout"] == 3
     assert bounded["connect_args"] == {"connect_timeout": 4}
+
+
+def test_staging_columns_load_rows_given_column_by_column(any_app):
+    columns = [("name", "text"), ("display", "text"), ("downloads", "bigint")]
+    values = {"name": ["a", "b", "c"], "display": ["A", "B", "C"], "downloads": ["5", 7, "11"]}
+    with any_app.app_context():
+        session = db.session()
+        name = dialect.name(session)
+        raw = session.connection().connection.driver_connection
+        dialect.create_staging_table(raw, name, "t_columns", columns)
+        dialect.load_staging_columns(raw, name, "t_columns", values)
+        dialect.load_staging_columns(raw, name, "t_columns", {k: v[:1] for k, v in values.items()})
+        rows = session.execute(
+            sa.text(
+                "SELECT name, display, SUM(downloads) FROM t_columns GROUP BY name, display "
+                "ORDER BY name"
+            )
+        ).all()
+        dialect.drop_staging_table(raw, name, "t_columns")
+        db.rollback()
+    # Digit strings and integers alike end up as numbers (that the database sums).
+    assert [(n, d, int(total)) for n, d, total in rows] == [
+        ("a", "A", 10),
+        ("b", "B", 7),
+        ("c", "C", 11),
+    ]
+
+
+def test_staging_rows_and_columns_must_line_up(any_app):
+    with any_app.app_context():
+        session = db.session()
+        name = dialect.name(session)
+        raw = session.connection().connection.driver_connection
+        dialect.create_staging_table(raw, name, "t_ragged", [("name", "text"), ("n", "bigint")])
+        with pytest.raises(ValueError):
+            dialect.load_staging_columns(raw, name, "t_ragged", {"name": ["a", "b"], "n": [1]})
+        with pytest.raises(ValueError):
+            dialect.load_staging_rows(raw, name, "t_ragged", ["name", "n"], [("a", 1), ("b",)])
+        count = session.execute(sa.text("SELECT COUNT(*) FROM t_ragged")).scalar_one()
+        dialect.drop_staging_table(raw, name, "t_ragged")
+        db.rollback()
+    assert count == 0
+
+
+def test_page_cache_grows_while_staging_then_goes_back(any_app):
+    with any_app.app_context():
+        session = db.session()
+        name = dialect.name(session)
+        raw = session.connection().connection.driver_connection
+        dialect.grow_page_cache(raw, name, 262_144)
+        if name == "sqlite":
+            assert session.execute(sa.text("PRAGMA cache_size")).scalar_one() == -262_144
+        dialect.reset_page_cache(raw, name)
+        if name == "sqlite":
+            assert session.execute(sa.text("PRAGMA cache_size")).scalar_one() == -2000
+        # PostgreSQL: nothing changed on the connection, which still works.
+        assert session.execute(sa.text("SELECT 1")).scalar_one() == 1
+        db.rollback()
+
+
+def test_insert_select_is_sorted_only_where_the_join_leaves_no_order(any_app):
+    select_sql = "SELECT p.id FROM projects p"
+    with any_app.app_context():
+        name = dialect.name(db.session())
+    sql = dialect.in_append_order(select_sql, "p.id", name)
+    if name == "postgresql":
+        assert sql == "SELECT p.id FROM projects p ORDER BY p.id"
+    else:
+        assert sql == select_sql

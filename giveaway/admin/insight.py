@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from giveaway import dialect
 from giveaway.accounts.models import User
 from giveaway.admin.models import AdoptionSnapshot
 from giveaway.claims import eligibility, lifecycle
@@ -322,17 +323,12 @@ def record_snapshot(session: Session, now: datetime) -> tuple[AdoptionSnapshot, 
         "with_any": figures.with_any,
         "recorded_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(AdoptionSnapshot).values(**values)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[AdoptionSnapshot.day],
-            set_={k: stmt.excluded[k] for k in values if k != "day"},
-        )
+    dialect.upsert(
+        session,
+        AdoptionSnapshot,
+        values,
+        key=["day"],
+        update=[column for column in values if column != "day"],
     )
     session.flush()
     snapshot = session.scalar(

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, contains_eager
 
-from giveaway import mail
+from giveaway import dialect, mail
 from giveaway.accounts.models import User
 from giveaway.admin.models import MandateReminder
 from giveaway.projects import maintainers
@@ -25,7 +25,7 @@ from giveaway.projects.models import Project, Role
 from giveaway.twofactor import status
 
 SCOPES = ("none", "critical", "all")
-# pg_try_advisory_xact_lock key of `giveaway remind-2fa` ("remind2fa"), stable across hosts.
+# dialect.try_lock's key for `giveaway remind-2fa` ("remind2fa"), stable across hosts.
 LOCK_KEY = 0x72656D69_6E643266
 
 
@@ -195,14 +195,12 @@ def remind(session: Session, now: datetime, setup_link: str) -> ReminderSummary:
 
     Runs in the caller's transaction (the caller commits; mail goes after the commit).
     """
-    from giveaway.claims.expiry import take_lock
-
     mandate = scope()
     days = reminder_days()
     summary = ReminderSummary(mandate=mandate, days=days)
     if mandate == "none":
         return summary
-    if not take_lock(session, LOCK_KEY):
+    if not dialect.try_lock(session, LOCK_KEY):
         summary.locked_out = True
         return summary
     rows = session.execute(

@@ -25,7 +25,7 @@ from giveaway.claims.claim import requeue_lost_receipts, setup_url
 from giveaway.claims.models import PromoCode
 from giveaway.twofactor import status
 
-# pg_try_advisory_xact_lock key: "giveaway expire-codes", stable across hosts.
+# dialect.try_lock's key for "giveaway expire-codes", stable across hosts.
 LOCK_KEY = 0x67697665_65787069 & 0x7FFFFFFFFFFFFFFF
 
 
@@ -47,16 +47,10 @@ class Summary:
         )
 
 
-def take_lock(session: Session, key: int = LOCK_KEY) -> bool:
-    """Take the job's lock (`key`: one per job) for this transaction; False when
-    another run holds it."""
-    return dialect.try_lock(session, key)
-
-
 def run(session: Session, now: datetime, *, reminder_days: int) -> Summary:
     """One run of the job in the caller's transaction (the caller commits)."""
     summary = Summary()
-    if not take_lock(session):
+    if not dialect.try_lock(session, LOCK_KEY):
         summary.locked_out = True
         return summary
     summary.expired = expire(session, now)
