@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, event, text
+from sqlalchemy import Select, event, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -132,6 +132,33 @@ def try_lock(session: Session, key: int) -> bool:
         session.rollback()
         return False
     return True
+
+
+def lock_row(session: Session, row: Any, *, touch: str) -> None:
+    """Hold `row`'s database row until this transaction ends, and read it afresh.
+
+    PostgreSQL locks the row (SELECT … FOR UPDATE, refreshing `row` with what
+    the previous holder committed). SQLite has no row locks: an UPDATE that sets
+    the column `touch` to itself takes the database's write lock instead.
+    """
+    entity = type(row)
+    key = sa_inspect(entity).primary_key[0]
+    ident = getattr(row, key.key)
+    if name(session) == POSTGRESQL:
+        session.scalars(
+            select(entity)
+            .where(key == ident)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        return
+    session.execute(
+        update(entity)
+        .where(key == ident)
+        .values({touch: getattr(entity, touch)})
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(row)
 
 
 def wait_lock(session: Session, key: int, *, sqlite_table: str) -> None:

@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from giveaway import clock, mail
+from giveaway import clock, dialect, mail
 from giveaway.accounts import passwords, tokens
 from giveaway.accounts.models import User
 from giveaway.events import service as events
@@ -57,23 +57,7 @@ def lock_account(session: Session, user: User) -> User:
     PostgreSQL locks the row (FOR UPDATE); SQLite has no row locks, so an
     UPDATE that changes nothing takes the database's write lock instead.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        # Reading the row (populate_existing) refreshes `user` with what the
-        # lock's holder committed.
-        session.scalars(
-            select(User)
-            .where(User.id == user.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-    else:
-        session.execute(
-            update(User)
-            .where(User.id == user.id)
-            .values(session_version=User.session_version)
-            .execution_options(synchronize_session=False)
-        )
-        session.refresh(user)
+    dialect.lock_row(session, user, touch="session_version")
     return user
 
 

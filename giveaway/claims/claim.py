@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from giveaway import db, mail
+from giveaway import db, dialect, mail
 from giveaway.accounts.models import User
 from giveaway.claims.models import PromoBatch, PromoCode, mask, mask_sql
 from giveaway.db import UTCDateTime
@@ -88,7 +88,7 @@ def claimed_code_of(session: Session, user_id: int) -> PromoCode | None:
     return session.scalars(select(PromoCode).where(PromoCode.claimed_by_id == user_id)).first()
 
 
-def claim_statement(dialect: str):  # type: ignore[no-untyped-def]
+def claim_statement(dialect_name: str):  # type: ignore[no-untyped-def]
     """The claim as one statement: take the earliest-expiring free code for a person.
 
     Bound parameters: claimant_id, claim_now, and on PostgreSQL claim_ip. Built
@@ -102,21 +102,21 @@ def claim_statement(dialect: str):  # type: ignore[no-untyped-def]
     returned, and the outer SELECT adds what the receipt needs from the batch.
     One round trip for the whole claim, plus the commit.
     """
-    if dialect in _STATEMENTS:
-        return _STATEMENTS[dialect]
-    taken = take_a_code(dialect)
-    if dialect == "postgresql":
+    if dialect_name in _STATEMENTS:
+        return _STATEMENTS[dialect_name]
+    taken = take_a_code(dialect_name)
+    if dialect_name == dialect.POSTGRESQL:
         stmt = _pg_claim_and_record(taken)
     else:
         stmt = taken.returning(PromoCode).execution_options(synchronize_session=False)
-    _STATEMENTS[dialect] = stmt
+    _STATEMENTS[dialect_name] = stmt
     return stmt
 
 
 _STATEMENTS: dict[str, object] = {}
 
 
-def take_a_code(dialect: str):  # type: ignore[no-untyped-def]
+def take_a_code(dialect_name: str):  # type: ignore[no-untyped-def]
     """The UPDATE at the heart of the claim, without RETURNING (bench/claim.py also
     runs it alone, to show what recording the event in the statement costs)."""
     claimant = bindparam("claimant_id", type_=Integer)
@@ -127,8 +127,7 @@ def take_a_code(dialect: str):  # type: ignore[no-untyped-def]
         .order_by(PromoCode.expires_at, PromoCode.id)
         .limit(1)
     )
-    if dialect == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
+    pick = dialect.skip_locked(pick, dialect_name)
     mine = aliased(PromoCode)
     taken = update(PromoCode).where(
         PromoCode.id == pick.scalar_subquery(),
@@ -190,8 +189,8 @@ def claim(session: Session, user: User, now: datetime) -> ClaimResult:
     caller commits (the request boundary, or the command).
     """
     user_id = user.id
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    dialect_name = dialect.name(session)
+    if dialect_name == dialect.POSTGRESQL:
         taken = _claim_postgresql(session, user, now)
         if taken is None:
             return _no_new_claim(session, user_id)
@@ -201,7 +200,7 @@ def claim(session: Session, user: User, now: datetime) -> ClaimResult:
             # SQLite serialises writers; it rolls back only the failing statement
             # (pysqlite's SAVEPOINT handling would commit early, so none is used).
             row = session.scalars(
-                claim_statement(dialect), {"claimant_id": user_id, "claim_now": now}
+                claim_statement(dialect_name), {"claimant_id": user_id, "claim_now": now}
             ).first()
         except IntegrityError:
             # The same person claimed at the same moment in another request and won.
@@ -234,7 +233,7 @@ def _claim_postgresql(
         "claim_now": now,
         "claim_ip": events.request_ip(),
     }
-    stmt = claim_statement("postgresql")
+    stmt = claim_statement(dialect.POSTGRESQL)
     savepoint = session.begin_nested() if db.has_written(session) else None
     try:
         row = session.connection().execute(stmt, params).first()  # type: ignore[call-overload]
