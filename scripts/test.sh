@@ -25,6 +25,6 @@ $BIN/ruff check giveaway tests bench || exit 1
 $BIN/lint-imports --no-cache || exit 1
 # Branch coverage of giveaway/ is measured on every run (the console-script
 # tests' own processes too: pyproject.toml [tool.coverage.run]); below the
-# floor the run fails. `scripts/test.sh -n 2` spreads the tests over two cores.
-exec $BIN/python -m pytest --cov=giveaway --cov-branch \
+# floor the run fails. The tests run on two cores (-n 2; a later -n overrides it).
+exec $BIN/python -m pytest -n 2 --cov=giveaway --cov-branch \
   --cov-report=term-missing:skip-covered --cov-fail-under=96 "$@"
