@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, Response, current_app, g, has_app_context
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -105,7 +105,7 @@ def init_app(app: Flask) -> None:
     app.extensions["db.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 
     @app.after_request
-    def commit_at_boundary(response):  # type: ignore[no-untyped-def]
+    def commit_at_boundary(response: Response) -> Response:
         # Services validate before they write, so a 4xx answer may still carry
         # writes worth keeping (a failed sign-in event); a 5xx never does.
         if "db_session" in g:

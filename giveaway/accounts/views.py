@@ -11,7 +11,10 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
+from flask_limiter import RouteLimit
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from giveaway import db
 from giveaway.accounts import limits, service, tokens
@@ -30,11 +33,11 @@ from giveaway.security import safe_next
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
-def _limit(setting: str):  # type: ignore[no-untyped-def]
+def _limit(setting: str) -> RouteLimit:
     return limiter.limit(lambda: current_app.config[setting], methods=["POST"])
 
 
-def _apply(form, problems: service.Problems, *, only_quiet_fields: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _apply(form: FlaskForm, problems: service.Problems, *, only_quiet_fields: bool = False) -> None:
     """Show the service's messages on the form's fields.
 
     With `only_quiet_fields`, fields that already have a message keep just that one.
@@ -55,7 +58,7 @@ def start_session(user: User) -> None:
 
 @bp.route("/register", methods=["GET", "POST"])
 @_limit("RATELIMIT_REGISTER")
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     form = RegisterForm()
@@ -94,7 +97,7 @@ def register():  # type: ignore[no-untyped-def]
 @bp.route("/login", methods=["GET", "POST"])
 @_limit("RATELIMIT_LOGIN")
 @limits.sign_in_limit
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     next_url = safe_next(request.values.get("next"), url_for("accounts.account"))
     if current_user.is_authenticated:
         return redirect(next_url)
@@ -123,7 +126,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -132,7 +135,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.get("/")
 @login_required
-def account():  # type: ignore[no-untyped-def]
+def account() -> ResponseReturnValue:
     return render_template(
         "accounts/account.html",
         resend_form=ResendVerificationForm(),
@@ -144,7 +147,7 @@ def account():  # type: ignore[no-untyped-def]
 @login_required
 @_limit("RATELIMIT_PASSWORD_RESET")
 @limits.resend_limit
-def resend_verification():  # type: ignore[no-untyped-def]
+def resend_verification() -> ResponseReturnValue:
     form = ResendVerificationForm()
     if not form.validate_on_submit():
         abort(400)
@@ -158,7 +161,7 @@ def resend_verification():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/verify/<token>")
-def verify_email(token: str):  # type: ignore[no-untyped-def]
+def verify_email(token: str) -> ResponseReturnValue:
     try:
         user = service.verify_email(db.session(), token)
     except tokens.TokenError as exc:
@@ -173,7 +176,7 @@ def verify_email(token: str):  # type: ignore[no-untyped-def]
 @login_required
 @_limit("RATELIMIT_LOGIN")  # it checks the current password: a guessing surface too
 @limits.change_password_limit
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     from giveaway.accounts import passwords
 
     form = ChangePasswordForm()
@@ -203,7 +206,7 @@ def change_password():  # type: ignore[no-untyped-def]
 @bp.route("/reset", methods=["GET", "POST"])
 @_limit("RATELIMIT_PASSWORD_RESET")
 @limits.reset_limit
-def forgot_password():  # type: ignore[no-untyped-def]
+def forgot_password() -> ResponseReturnValue:
     form = ResetRequestForm()
     if request.method == "POST":
         if form.validate_on_submit():
@@ -213,7 +216,9 @@ def forgot_password():  # type: ignore[no-untyped-def]
     return render_template("accounts/forgot_password.html", form=form)
 
 
-def _password_link(token: str, purpose: tokens.Purpose, kind: str, template: str):  # type: ignore[no-untyped-def]
+def _password_link(
+    token: str, purpose: tokens.Purpose, kind: str, template: str
+) -> ResponseReturnValue:
     try:
         user = service.load_password_token(db.session(), token, purpose)
     except tokens.TokenError as exc:
@@ -242,7 +247,7 @@ def _password_link(token: str, purpose: tokens.Purpose, kind: str, template: str
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @_limit("RATELIMIT_PASSWORD_RESET")
-def reset_password(token: str):  # type: ignore[no-untyped-def]
+def reset_password(token: str) -> ResponseReturnValue:
     return _password_link(
         token, tokens.Purpose.RESET_PASSWORD, "password:reset", "accounts/reset_password.html"
     )
@@ -250,7 +255,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])
 @_limit("RATELIMIT_PASSWORD_RESET")
-def activate(token: str):  # type: ignore[no-untyped-def]
+def activate(token: str) -> ResponseReturnValue:
     return _password_link(
         token, tokens.Purpose.ACTIVATE, "account:activated", "accounts/activate.html"
     )

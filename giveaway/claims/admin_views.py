@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,14 +24,19 @@ CLAIMS_SHOWN = 200
 
 
 def _admin() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 def _preview_max_age() -> timedelta:
     return timedelta(seconds=current_app.config["CODE_UPLOAD_PREVIEW_MAX_AGE"])
 
 
-def _batches_page(status=200, *, upload_form=None, void_form=None):  # type: ignore[no-untyped-def]
+def _batches_page(
+    status: int = 200,
+    *,
+    upload_form: UploadForm | None = None,
+    void_form: VoidForm | None = None,
+) -> ResponseReturnValue:
     session = db.session()
     now = clock.now()
     batches = session.scalars(
@@ -57,7 +63,7 @@ def _batches_page(status=200, *, upload_form=None, void_form=None):  # type: ign
 
 @bp.get("/batches")
 @admin_required
-def batches():  # type: ignore[no-untyped-def]
+def batches() -> ResponseReturnValue:
     return _batches_page()
 
 
@@ -72,7 +78,7 @@ def _details(form: UploadForm) -> pool.BatchDetails:
 
 @bp.post("/batches/upload")
 @admin_required
-def upload():  # type: ignore[no-untyped-def]
+def upload() -> ResponseReturnValue:
     form = UploadForm()
     if not form.validate_on_submit():
         return _batches_page(400, upload_form=form)
@@ -99,7 +105,7 @@ def upload():  # type: ignore[no-untyped-def]
 
 @bp.post("/batches/confirm")
 @admin_required
-def confirm_upload():  # type: ignore[no-untyped-def]
+def confirm_upload() -> ResponseReturnValue:
     form = ConfirmUploadForm()
     if not form.validate_on_submit():
         flash("That confirmation form was not valid. Upload the file again.", "error")
@@ -134,7 +140,7 @@ def confirm_upload():  # type: ignore[no-untyped-def]
 
 @bp.post("/codes/void")
 @admin_required
-def void_code():  # type: ignore[no-untyped-def]
+def void_code() -> ResponseReturnValue:
     form = VoidForm()
     if not form.validate_on_submit():
         return _batches_page(400, void_form=form)
@@ -149,7 +155,7 @@ def void_code():  # type: ignore[no-untyped-def]
 
 @bp.get("/claims")
 @admin_required
-def claims():  # type: ignore[no-untyped-def]
+def claims() -> ResponseReturnValue:
     session = db.session()
     total = session.scalar(select(func.count()).where(PromoCode.is_claimed)) or 0
     rows = session.execute(
@@ -164,7 +170,7 @@ def claims():  # type: ignore[no-untyped-def]
 
 @bp.get("/claims.csv")
 @admin_required
-def claims_csv():  # type: ignore[no-untyped-def]
+def claims_csv() -> ResponseReturnValue:
     session = db.session()
     body, count = export.as_text(session)
     events.record(
