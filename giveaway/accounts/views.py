@@ -67,10 +67,13 @@ def register() -> ResponseReturnValue:
         if form.validate_on_submit():
             try:
                 user = service.register(
-                    db.session(), form.username.data, form.email.data, form.password.data
+                    db.session(),
+                    form.username.data or "",
+                    form.email.data or "",
+                    form.password.data or "",
                 )
-            except service.Problems as problems:
-                _apply(form, problems)
+            except service.Problems as refused:
+                _apply(form, refused)
             else:
                 service.record_login(db.session(), user, method="registration")
                 start_session(user)
@@ -105,7 +108,9 @@ def login() -> ResponseReturnValue:
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            user = service.authenticate(db.session(), form.username.data, form.password.data)
+            user = service.authenticate(
+                db.session(), form.username.data or "", form.password.data or ""
+            )
             if user is not None:
                 from giveaway.twofactor import signin
 
@@ -181,12 +186,14 @@ def change_password() -> ResponseReturnValue:
 
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not passwords.verify_password(current_user.password_hash, form.current_password.data):
+        if not passwords.verify_password(
+            current_user.password_hash, form.current_password.data or ""
+        ):
             form.current_password.errors = ["Your current password is not correct."]
         else:
             try:
                 service.set_password(
-                    db.session(), current_user, form.password.data, kind="password:changed"
+                    db.session(), current_user, form.password.data or "", kind="password:changed"
                 )
             except service.Problems as problems:
                 _apply(form, problems)
@@ -210,7 +217,7 @@ def forgot_password() -> ResponseReturnValue:
     form = ResetRequestForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            service.request_password_reset(db.session(), form.identifier.data)
+            service.request_password_reset(db.session(), form.identifier.data or "")
             return render_template("accounts/reset_sent.html")
         return render_template("accounts/forgot_password.html", form=form), 400
     return render_template("accounts/forgot_password.html", form=form)
@@ -227,7 +234,7 @@ def _password_link(
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                service.set_password(db.session(), user, form.password.data, kind=kind)
+                service.set_password(db.session(), user, form.password.data or "", kind=kind)
             except service.Problems as problems:
                 _apply(form, problems)
             else:

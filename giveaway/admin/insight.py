@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from giveaway import dialect
 from giveaway.accounts.models import User
 from giveaway.admin.models import AdoptionSnapshot
 from giveaway.claims import eligibility, lifecycle
@@ -171,6 +172,7 @@ def claims_per_day(session: Session, now: datetime) -> list[tuple[date, int]]:
             PromoCode.claimed_at.is_not(None), PromoCode.claimed_at >= since
         )
     ):
+        assert claimed_at is not None  # the query leaves out codes never claimed
         day = _day(claimed_at)
         if day in per_day:
             per_day[day] += 1
@@ -195,7 +197,10 @@ def burn_down(session: Session, now: datetime) -> list[tuple[date, int]]:
             PromoCode.expires_at,
         ).join(PromoBatch, PromoBatch.id == PromoCode.batch_id)
     ).all()
-    spans = [(uploaded, lifecycle.left_pool_at(*ends)) for uploaded, *ends in rows]
+    spans = [
+        (uploaded, lifecycle.left_pool_at(claimed, voided, expired, expires))
+        for uploaded, claimed, voided, expired, expires in rows
+    ]
     series = []
     for day in days:
         at = min(_end_of(day), now)
@@ -322,17 +327,12 @@ def record_snapshot(session: Session, now: datetime) -> tuple[AdoptionSnapshot, 
         "with_any": figures.with_any,
         "recorded_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(AdoptionSnapshot).values(**values)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[AdoptionSnapshot.day],
-            set_={k: stmt.excluded[k] for k in values if k != "day"},
-        )
+    dialect.upsert(
+        session,
+        AdoptionSnapshot,
+        values,
+        key=["day"],
+        update=[column for column in values if column != "day"],
     )
     session.flush()
     snapshot = session.scalar(

@@ -68,11 +68,14 @@ def batches() -> ResponseReturnValue:
 
 
 def _details(form: UploadForm) -> pool.BatchDetails:
+    """The batch a validated upload form describes."""
+    expires = form.expires.data
+    assert expires is not None  # InputRequired: a valid form has its date
     return pool.BatchDetails(
         name=(form.name.data or "").strip(),
         vendor=(form.vendor.data or "").strip(),
         keys_per_code=int(form.keys_per_code.data or 0),
-        expires_at=pool.expiry_from_date(form.expires.data),
+        expires_at=pool.expiry_from_date(expires),
     )
 
 
@@ -113,7 +116,7 @@ def confirm_upload() -> ResponseReturnValue:
     session = db.session()
     now = clock.now()
     admin = _admin()
-    preview = pool.staged_upload(session, form.token.data, admin, now, _preview_max_age())
+    preview = pool.staged_upload(session, form.token.data or "", admin, now, _preview_max_age())
     if preview is None:
         flash("This preview has expired or was already used. Upload the file again.", "error")
         return _batches_page(400)
@@ -145,7 +148,9 @@ def void_code() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _batches_page(400, void_form=form)
     try:
-        code = pool.void(db.session(), form.code.data, form.reason.data, _admin(), clock.now())
+        code = pool.void(
+            db.session(), form.code.data or "", form.reason.data or "", _admin(), clock.now()
+        )
     except pool.VoidRefused as refused:
         form.code.errors = [refused.message]
         return _batches_page(409 if refused.conflict else 400, void_form=form)

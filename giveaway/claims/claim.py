@@ -107,6 +107,7 @@ def claim_statement(dialect: str) -> Executable:
     if dialect in _STATEMENTS:
         return _STATEMENTS[dialect]
     taken = take_a_code(dialect)
+    stmt: Executable
     if dialect == "postgresql":
         stmt = _pg_claim_and_record(taken)
     else:
@@ -149,7 +150,7 @@ def take_a_code(dialect: str) -> Update:
 _CODE_COLUMNS = tuple(field.name for field in fields(ClaimedCode))
 
 
-def _pg_claim_and_record(taken: Update) -> Select[Any]:
+def _pg_claim_and_record(taken: Update) -> Select[*tuple[Any, ...]]:
     """WITH claimed AS (UPDATE … RETURNING *), recorded AS (INSERT INTO events …)
     SELECT claimed.*, batch.keys_per_code, batch.vendor FROM claimed JOIN batch."""
     codes = PromoCode.__table__

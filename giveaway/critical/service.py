@@ -348,7 +348,7 @@ class CriticalInfo:
         return f"ranked {self.rank:,} by downloads, with {downloads} downloads"
 
 
-def _info_query() -> Select[tuple[Project, CriticalDesignation]]:
+def _info_query() -> Select[Project, CriticalDesignation]:
     return select(Project, CriticalDesignation).outerjoin(
         CriticalDesignation, CriticalDesignation.project_id == Project.id
     )
@@ -392,7 +392,7 @@ def critical_projects_of(session: Session, user_id: int) -> list[CriticalInfo]:
 
 def critical_projects(
     session: Session,
-) -> Result[tuple[str, int | None, int | None, datetime | None]]:
+) -> Result[str, int | None, int | None, datetime | None]:
     """Every critical project, best rank first (streamed)."""
     return session.execute(
         select(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from giveaway.db import UTCDateTime
+from giveaway.db import UTCDateTime, affected_rows
 
 _NEW_PROJECTS = text(
     "INSERT INTO projects (name, display_name, created_at) "
@@ -47,7 +47,9 @@ class Staging:
     def __init__(self, session: Session) -> None:
         self.connection = session.connection()
         self.dialect = self.connection.dialect.name
-        self.raw = self.connection.connection.driver_connection
+        raw = self.connection.connection.driver_connection
+        assert raw is not None  # a checked-out connection has its driver's (sqlite3, psycopg)
+        self.raw = raw
         self.pg = self.dialect == "postgresql"
         cursor = self.raw.cursor()
         if self.pg:
@@ -109,9 +111,9 @@ class Staging:
 
     def apply(self, session: Session, period_id: int, now: datetime) -> tuple[int, int | None]:
         """Create the unknown projects and insert the counts: (projects created, counts)."""
-        created = session.execute(_NEW_PROJECTS, {"now": now}).rowcount
+        created = affected_rows(session.execute(_NEW_PROJECTS, {"now": now}))
         counts = session.execute(_COUNTS_PG if self.pg else _COUNTS, {"period_id": period_id})
-        rowcount = counts.rowcount
+        rowcount = affected_rows(counts)
         return max(created or 0, 0), (rowcount if rowcount is not None and rowcount >= 0 else None)
 
     def drop(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
@@ -11,6 +10,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, make_msgid
+from typing import Any
 
 from flask import current_app, render_template
 

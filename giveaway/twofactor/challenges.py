@@ -11,10 +11,10 @@ from datetime import timedelta
 from hashlib import sha256
 
 from flask import current_app, session
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from giveaway import clock
+from giveaway import clock, dialect
 from giveaway.twofactor import webauthn as wa
 from giveaway.twofactor.changes import TwoFactorError
 from giveaway.twofactor.models import UsedChallenge
@@ -57,21 +57,5 @@ def consume_challenge(session: Session, challenge: bytes) -> bool:
         "digest": sha256(challenge).hexdigest(),
         "expires_at": now + timedelta(seconds=2 * current_app.config["WEBAUTHN_CHALLENGE_TTL"]),
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - the portal runs on these two
-        exists = session.get(UsedChallenge, values["digest"])
-        if exists:
-            return False
-        session.execute(insert(UsedChallenge).values(**values))
-        return True
-    inserted = session.execute(
-        dialect_insert(UsedChallenge)
-        .values(**values)
-        .on_conflict_do_nothing()
-        .returning(UsedChallenge.digest)
-    ).scalar()
-    return inserted is not None
+    # A replay finds the digest already there: ON CONFLICT DO NOTHING inserts nothing.
+    return dialect.insert_if_absent(session, UsedChallenge, values)

@@ -185,7 +185,7 @@ def remove_key(key_id: int) -> ResponseReturnValue:
     form = PasswordConfirmForm(prefix=f"key{key_id}")
     if form.validate_on_submit():
         try:
-            key = keys.remove_key(db.session(), _user(), key_id, form.password.data)
+            key = keys.remove_key(db.session(), _user(), key_id, form.password.data or "")
         except changes.TwoFactorError as exc:
             _show(form, exc)
         else:
@@ -220,7 +220,7 @@ def totp_setup() -> ResponseReturnValue:
         if form.validate_on_submit():
             had_2fa = status.has_2fa(user)
             try:
-                totp.enable_totp(db.session(), user, secret, form.code.data)
+                totp.enable_totp(db.session(), user, secret, form.code.data or "")
             except changes.TwoFactorError as exc:
                 form.code.errors = [exc.message]
             else:
@@ -250,7 +250,7 @@ def totp_remove() -> ResponseReturnValue:
     form = PasswordConfirmForm(prefix="totp")
     if form.validate_on_submit():
         try:
-            totp.remove_totp(db.session(), _user(), form.password.data)
+            totp.remove_totp(db.session(), _user(), form.password.data or "")
         except changes.TwoFactorError as exc:
             _show(form, exc)
         else:
@@ -405,7 +405,7 @@ def signin_totp() -> ResponseReturnValue:
         return _expired_redirect()
     form = SignInTotpForm()
     if form.validate_on_submit():
-        if totp.verify_totp(db.session(), pending.user, form.code.data):
+        if totp.verify_totp(db.session(), pending.user, form.code.data or ""):
             return redirect(_finish(pending, "totp"))
         form.code.errors = [
             "That code is not right, or it was already used. Wait for the next code and try again."
@@ -422,7 +422,7 @@ def signin_recovery() -> ResponseReturnValue:
         return _expired_redirect()
     form = SignInRecoveryForm()
     if form.validate_on_submit():
-        if recovery.use_recovery_code(db.session(), pending.user, form.recovery_code.data):
+        if recovery.use_recovery_code(db.session(), pending.user, form.recovery_code.data or ""):
             user = pending.user
             target = _finish(pending, "recovery_code")
             left = status.recovery_codes_left(db.session(), user)
