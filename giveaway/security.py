@@ -88,6 +88,8 @@ class SessionInterface(SecureCookieSessionInterface):
 def init_app(app: Flask) -> None:
     hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
     if hops:
+        # Flask's documented way to add WSGI middleware; its stubs declare
+        # wsgi_app a method, so assigning to it is reported.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
@@ -147,6 +149,12 @@ def _has_nul() -> bool:
     return False
 
 
+class FriendlyBadRequest(BadRequest):
+    """A 400 whose description is written for the visitor (the error page shows it)."""
+
+    friendly = True
+
+
 def refuse_nul_characters() -> Response | None:
     """Refuse any text with a NUL character before a view sees it.
 
@@ -160,9 +168,7 @@ def refuse_nul_characters() -> Response | None:
         response = jsonify({"error": NUL_MESSAGE})
         response.status_code = 400
         return response
-    error = BadRequest(NUL_MESSAGE)
-    error.friendly = True  # type: ignore[attr-defined]
-    raise error
+    raise FriendlyBadRequest(NUL_MESSAGE)
 
 
 def safe_next(target: str | None, default: str) -> str:

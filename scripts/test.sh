@@ -23,4 +23,6 @@ fi
 $BIN/ruff check giveaway tests bench || exit 1
 # The layers and cycles declared in pyproject.toml ([tool.importlinter]).
 $BIN/lint-imports --no-cache || exit 1
+# Static types of giveaway/ ([tool.mypy] in pyproject.toml).
+$BIN/mypy || exit 1
 exec $BIN/python -m pytest "$@"
