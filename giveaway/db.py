@@ -182,7 +182,7 @@ def session() -> Session:
     """The session of the current request or command."""
     if "db_session" not in g:
         # One pooled connection for the whole request or command: a request that
-        # commits and then writes again (the mail outbox after a claim) checks
+        # commits and then writes again (the outbox row after a claim) checks
         # out, and pings, a connection once instead of once per transaction.
         connection = current_app.extensions["db.engine"].connect()
         g.db_connection = connection
