@@ -5,6 +5,8 @@ The commands themselves are listed in `giveaway.commands`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, NoAppException, ScriptInfo
@@ -40,7 +42,7 @@ class GiveawayGroup(FlaskGroup):
                 ctx.exit(1)
         return super().get_command(ctx, name)
 
-    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except OperationalError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -40,7 +41,7 @@ def init_db_command() -> None:
     type=click.File("r"),
     help="Read the password from the first line of this file ('-' for stdin).",
 )
-def create_admin_command(username: str, email: str, password_file) -> None:  # type: ignore[no-untyped-def]
+def create_admin_command(username: str, email: str, password_file: TextIO | None) -> None:
     """Create an administrator account (its email counts as verified)."""
     if password_file is not None:
         password = password_file.readline().rstrip("\r\n")

@@ -6,10 +6,10 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
-from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from flask import Flask, Response, current_app, g, has_app_context
+from sqlalchemy import CursorResult, DateTime, MetaData, Result, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -105,7 +105,7 @@ def init_app(app: Flask) -> None:
     app.extensions["db.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 
     @app.after_request
-    def commit_at_boundary(response):  # type: ignore[no-untyped-def]
+    def commit_at_boundary(response: Response) -> Response:
         # Services validate before they write, so a 4xx answer may still carry
         # writes worth keeping (a failed sign-in event); a 5xx never does.
         if "db_session" in g:
@@ -182,7 +182,7 @@ def session() -> Session:
     """The session of the current request or command."""
     if "db_session" not in g:
         # One pooled connection for the whole request or command: a request that
-        # commits and then writes again (the mail outbox after a claim) checks
+        # commits and then writes again (the outbox row after a claim) checks
         # out, and pings, a connection once instead of once per transaction.
         connection = current_app.extensions["db.engine"].connect()
         g.db_connection = connection
@@ -216,14 +216,15 @@ def ping() -> bool:
         return False
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def transactional(fn: F) -> F:
+def transactional(fn: Callable[P, R]) -> Callable[P, R]:
     """Run a CLI command in one session, committed when it returns."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             result = fn(*args, **kwargs)
         except BaseException:
@@ -232,7 +233,16 @@ def transactional(fn: F) -> F:
         commit()
         return result
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
+
+
+def affected_rows(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE, DELETE or INSERT … SELECT matched.
+
+    Session.execute types every result as a plain Result; for those statements
+    it is a CursorResult, which counts them (-1 where the driver cannot say).
+    """
+    return cast(CursorResult[*tuple[Any, ...]], result).rowcount
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import math
 import time
 
 from flask import Flask, g, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -41,7 +42,9 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, description: str | None = None, retry_after: int | None = None):  # type: ignore[no-untyped-def]
+def render_error(
+    code: int, description: str | None = None, retry_after: int | None = None
+) -> ResponseReturnValue:
     title, default_text = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
     response = render_template(
         "errors/error.html", code=code, title=title, message=description or default_text
@@ -54,14 +57,14 @@ def render_error(code: int, description: str | None = None, retry_after: int | N
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
         return render_error(
             400,
             "This form has expired or did not come from this site. Reload the page and try again.",
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code is None or error.code < 400:
             return error
         retry_after = None
@@ -78,18 +81,18 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
-    def database_down(error: Exception):  # type: ignore[no-untyped-def]
+    def database_down(error: Exception) -> ResponseReturnValue:
         return database_error_response(error)
 
     @app.errorhandler(SQLAlchemyTimeoutError)
-    def pool_exhausted(error: Exception):  # type: ignore[no-untyped-def]
+    def pool_exhausted(error: Exception) -> ResponseReturnValue:
         # Every pooled connection stayed busy for DATABASE_POOL_TIMEOUT: load.
         log.error("no free database connection on %s %s", request.method, request.path)
         _forget_failed_work()
         return render_error(503, BUSY, retry_after=5)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(error: Exception) -> ResponseReturnValue:
         if isinstance(error, HTTPException):
             return http_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -102,7 +105,7 @@ BUSY = (
 )
 
 
-def database_error_response(error: Exception):  # type: ignore[no-untyped-def]
+def database_error_response(error: Exception) -> ResponseReturnValue:
     """The friendly page for a database error: 503 when it is unreachable or busy, else 500."""
     reason = _database_trouble(error)
     log.error(

@@ -5,6 +5,9 @@ Objects only: the user loader belongs to accounts (`giveaway.accounts.loader`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -22,7 +25,7 @@ limiter = Limiter(
 )
 
 
-def limiter_storage_options(config: dict) -> dict[str, object]:  # type: ignore[type-arg]
+def limiter_storage_options(config: Mapping[str, Any]) -> dict[str, object]:
     """The storage options of the rate limits: bounded timeouts for a network storage.
 
     redis-py waits forever by default; a Redis that accepts connections but never

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, request
@@ -11,7 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -35,7 +36,7 @@ class DatabaseInteger(IntegerConverter):
     A larger number (/admin/users/99999999999999999999) is a 404 like any
     id that does not exist, not a database overflow error."""
 
-    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002
         kwargs.setdefault("max", 2**31 - 1)  # ids are INTEGER columns
         super().__init__(map, *args, **kwargs)
 
@@ -70,7 +71,7 @@ class JSONProvider(DefaultJSONProvider):
     """JSON that nests too deeply for the parser is unreadable JSON (a 400
     from the view), not a RecursionError (a 500)."""
 
-    def loads(self, s, **kwargs):  # type: ignore[no-untyped-def]
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         try:
             return super().loads(s, **kwargs)
         except RecursionError:
@@ -80,13 +81,15 @@ class JSONProvider(DefaultJSONProvider):
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie is Secure whenever the request came over HTTPS."""
 
-    def get_cookie_secure(self, app: Flask) -> bool:  # type: ignore[override]
+    def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
 def init_app(app: Flask) -> None:
     hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
     if hops:
+        # Flask's documented way to add WSGI middleware; its stubs declare
+        # wsgi_app a method, so assigning to it is reported.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
@@ -146,6 +149,12 @@ def _has_nul() -> bool:
     return False
 
 
+class FriendlyBadRequest(BadRequest):
+    """A 400 whose description is written for the visitor (the error page shows it)."""
+
+    friendly = True
+
+
 def refuse_nul_characters() -> Response | None:
     """Refuse any text with a NUL character before a view sees it.
 
@@ -159,9 +168,7 @@ def refuse_nul_characters() -> Response | None:
         response = jsonify({"error": NUL_MESSAGE})
         response.status_code = 400
         return response
-    error = BadRequest(NUL_MESSAGE)
-    error.friendly = True  # type: ignore[attr-defined]
-    raise error
+    raise FriendlyBadRequest(NUL_MESSAGE)
 
 
 def safe_next(target: str | None, default: str) -> str:

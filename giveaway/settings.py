@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Flask
 from sqlalchemy.engine import make_url
@@ -120,8 +120,8 @@ def server_processes(argv: list[str] | None = None) -> int:
             def chdir(self) -> None:
                 pass
 
-            def load(self) -> None:
-                return None
+            def load(self) -> NoReturn:
+                raise RuntimeError("only gunicorn's settings are read here: no app is served")
 
         saved = sys.argv
         sys.argv = list(argv)

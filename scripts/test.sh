@@ -23,6 +23,8 @@ fi
 $BIN/ruff check giveaway tests bench || exit 1
 # The layers and cycles declared in pyproject.toml ([tool.importlinter]).
 $BIN/lint-imports --no-cache || exit 1
+# Static types of giveaway/ ([tool.mypy] in pyproject.toml).
+$BIN/mypy || exit 1
 # Branch coverage of giveaway/ is measured on every run (the console-script
 # tests' own processes too: pyproject.toml [tool.coverage.run]); below the
 # floor the run fails. The tests run on two cores (-n 2; a later -n overrides it).

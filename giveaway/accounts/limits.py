@@ -8,9 +8,10 @@ is about, so its attempts are counted together wherever they come from.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from flask import current_app, request
+from flask_limiter import RouteLimit
 from flask_login import current_user
 
 from giveaway.extensions import limiter
@@ -39,7 +40,7 @@ def signed_in_key() -> str:
     return f"account:user:{current_user.id}" if current_user.is_authenticated else "account:anon"
 
 
-def per_account(setting: str, key_func: Any):  # type: ignore[no-untyped-def]
+def per_account(setting: str, key_func: Callable[[], str]) -> RouteLimit:
     """A POST limit from `setting`, counted per account as `key_func` names it.
 
     Every attempt counts, as for the limit per address (counting only failures

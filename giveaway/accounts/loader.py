@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, flash, g, redirect, request, session
+from flask.typing import ResponseReturnValue
 from flask_login import login_url, login_user
 from sqlalchemy.exc import OperationalError
 
@@ -41,7 +42,7 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def unauthorized():  # type: ignore[no-untyped-def]
+def unauthorized() -> ResponseReturnValue:
     # The database being down is not the visitor being signed out: sending a
     # signed-in maintainer to the sign-in page would only confuse them.
     if g.get("database_unavailable"):

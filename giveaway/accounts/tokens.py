@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Callable
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -63,7 +64,7 @@ def make(user: User, purpose: Purpose) -> str:
     return _serializer(purpose).dumps(payload)
 
 
-def load(token: str, purpose: Purpose, get_user) -> User:  # type: ignore[no-untyped-def]
+def load(token: str, purpose: Purpose, get_user: Callable[[int], User | None]) -> User:
     """The user a valid `token` is for; raises TokenError with a reason."""
     try:
         payload = _serializer(purpose).loads(token, max_age=_max_age(purpose))

@@ -11,7 +11,10 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
+from flask_limiter import RouteLimit
 from flask_login import current_user, login_required, logout_user
+from flask_wtf import FlaskForm
 
 from giveaway import db
 from giveaway.accounts import limits, passwords, service, tokens
@@ -31,11 +34,11 @@ from giveaway.twofactor import signin
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
-def _limit(setting: str):  # type: ignore[no-untyped-def]
+def _limit(setting: str) -> RouteLimit:
     return limiter.limit(lambda: current_app.config[setting], methods=["POST"])
 
 
-def _apply(form, problems: service.Problems, *, only_quiet_fields: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _apply(form: FlaskForm, problems: service.Problems, *, only_quiet_fields: bool = False) -> None:
     """Show the service's messages on the form's fields.
 
     With `only_quiet_fields`, fields that already have a message keep just that one.
@@ -49,7 +52,7 @@ def _apply(form, problems: service.Problems, *, only_quiet_fields: bool = False)
 
 @bp.route("/register", methods=["GET", "POST"])
 @_limit("RATELIMIT_REGISTER")
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     form = RegisterForm()
@@ -58,10 +61,13 @@ def register():  # type: ignore[no-untyped-def]
         if form.validate_on_submit():
             try:
                 user = service.register(
-                    db.session(), form.username.data, form.email.data, form.password.data
+                    db.session(),
+                    form.username.data or "",
+                    form.email.data or "",
+                    form.password.data or "",
                 )
-            except service.Problems as problems:
-                _apply(form, problems)
+            except service.Problems as refused:
+                _apply(form, refused)
             else:
                 service.record_login(db.session(), user, method="registration")
                 start_session(user)
@@ -88,7 +94,7 @@ def register():  # type: ignore[no-untyped-def]
 @bp.route("/login", methods=["GET", "POST"])
 @_limit("RATELIMIT_LOGIN")
 @limits.sign_in_limit
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     next_url = safe_next(request.values.get("next"), url_for("accounts.account"))
     if current_user.is_authenticated:
         return redirect(next_url)
@@ -96,7 +102,9 @@ def login():  # type: ignore[no-untyped-def]
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            user = service.authenticate(db.session(), form.username.data, form.password.data)
+            user = service.authenticate(
+                db.session(), form.username.data or "", form.password.data or ""
+            )
             if user is not None:
                 if signin.needs_second_factor(user, next_url):
                     # Not signed in yet: the second factor comes first.
@@ -115,7 +123,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -124,7 +132,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.get("/")
 @login_required
-def account():  # type: ignore[no-untyped-def]
+def account() -> ResponseReturnValue:
     return render_template(
         "accounts/account.html",
         resend_form=ResendVerificationForm(),
@@ -136,7 +144,7 @@ def account():  # type: ignore[no-untyped-def]
 @login_required
 @_limit("RATELIMIT_PASSWORD_RESET")
 @limits.resend_limit
-def resend_verification():  # type: ignore[no-untyped-def]
+def resend_verification() -> ResponseReturnValue:
     form = ResendVerificationForm()
     if not form.validate_on_submit():
         abort(400)
@@ -150,7 +158,7 @@ def resend_verification():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/verify/<token>")
-def verify_email(token: str):  # type: ignore[no-untyped-def]
+def verify_email(token: str) -> ResponseReturnValue:
     try:
         user = service.verify_email(db.session(), token)
     except tokens.TokenError as exc:
@@ -165,16 +173,18 @@ def verify_email(token: str):  # type: ignore[no-untyped-def]
 @login_required
 @_limit("RATELIMIT_LOGIN")  # it checks the current password: a guessing surface too
 @limits.change_password_limit
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
 
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not passwords.verify_password(current_user.password_hash, form.current_password.data):
+        if not passwords.verify_password(
+            current_user.password_hash, form.current_password.data or ""
+        ):
             form.current_password.errors = ["Your current password is not correct."]
         else:
             try:
                 service.set_password(
-                    db.session(), current_user, form.password.data, kind="password:changed"
+                    db.session(), current_user, form.password.data or "", kind="password:changed"
                 )
             except service.Problems as problems:
                 _apply(form, problems)
@@ -194,17 +204,19 @@ def change_password():  # type: ignore[no-untyped-def]
 @bp.route("/reset", methods=["GET", "POST"])
 @_limit("RATELIMIT_PASSWORD_RESET")
 @limits.reset_limit
-def forgot_password():  # type: ignore[no-untyped-def]
+def forgot_password() -> ResponseReturnValue:
     form = ResetRequestForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            service.request_password_reset(db.session(), form.identifier.data)
+            service.request_password_reset(db.session(), form.identifier.data or "")
             return render_template("accounts/reset_sent.html")
         return render_template("accounts/forgot_password.html", form=form), 400
     return render_template("accounts/forgot_password.html", form=form)
 
 
-def _password_link(token: str, purpose: tokens.Purpose, kind: str, template: str):  # type: ignore[no-untyped-def]
+def _password_link(
+    token: str, purpose: tokens.Purpose, kind: str, template: str
+) -> ResponseReturnValue:
     try:
         user = service.load_password_token(db.session(), token, purpose)
     except tokens.TokenError as exc:
@@ -213,7 +225,7 @@ def _password_link(token: str, purpose: tokens.Purpose, kind: str, template: str
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                service.set_password(db.session(), user, form.password.data, kind=kind)
+                service.set_password(db.session(), user, form.password.data or "", kind=kind)
             except service.Problems as problems:
                 _apply(form, problems)
             else:
@@ -231,7 +243,7 @@ def _password_link(token: str, purpose: tokens.Purpose, kind: str, template: str
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @_limit("RATELIMIT_PASSWORD_RESET")
-def reset_password(token: str):  # type: ignore[no-untyped-def]
+def reset_password(token: str) -> ResponseReturnValue:
     return _password_link(
         token, tokens.Purpose.RESET_PASSWORD, "password:reset", "accounts/reset_password.html"
     )
@@ -239,7 +251,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])
 @_limit("RATELIMIT_PASSWORD_RESET")
-def activate(token: str):  # type: ignore[no-untyped-def]
+def activate(token: str) -> ResponseReturnValue:
     return _password_link(
         token, tokens.Purpose.ACTIVATE, "account:activated", "accounts/activate.html"
     )

@@ -172,6 +172,7 @@ def claims_per_day(session: Session, now: datetime) -> list[tuple[date, int]]:
             PromoCode.claimed_at.is_not(None), PromoCode.claimed_at >= since
         )
     ):
+        assert claimed_at is not None  # the query leaves out codes never claimed
         day = _day(claimed_at)
         if day in per_day:
             per_day[day] += 1
@@ -196,7 +197,10 @@ def burn_down(session: Session, now: datetime) -> list[tuple[date, int]]:
             PromoCode.expires_at,
         ).join(PromoBatch, PromoBatch.id == PromoCode.batch_id)
     ).all()
-    spans = [(uploaded, lifecycle.left_pool_at(*ends)) for uploaded, *ends in rows]
+    spans = [
+        (uploaded, lifecycle.left_pool_at(claimed, voided, expired, expires))
+        for uploaded, claimed, voided, expired, expires in rows
+    ]
     series = []
     for day in days:
         at = min(_end_of(day), now)

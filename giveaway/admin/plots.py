@@ -109,10 +109,10 @@ def line_chart(
                 parts.append(
                     f'<polyline class="series" fill="none" stroke="{color}" points="{path}"/>'
                 )
-            for (x, y), (px, py) in zip(s.points, coords, strict=True):
+            for (day, y), (px, py) in zip(s.points, coords, strict=True):
                 parts.append(
                     f'<circle class="point" cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}">'
-                    f"<title>{escape(s.label)}: {y:,.0f} on {x:%Y-%m-%d}</title></circle>"
+                    f"<title>{escape(s.label)}: {y:,.0f} on {day:%Y-%m-%d}</title></circle>"
                 )
     else:
         parts.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -43,10 +44,12 @@ def mandate_banner() -> dict[str, str] | None:
 
 
 def _actor() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
-def _export(filename: str, header: list[str], rows: list[list[object]], what: str):  # type: ignore[no-untyped-def]
+def _export(
+    filename: str, header: list[str], rows: list[list[object]], what: str
+) -> ResponseReturnValue:
     """A CSV download, recorded as an admin action (exports carry personal data)."""
     events.record(db.session(), "admin:exported", None, actor=_actor(), what=what, rows=len(rows))
     stamp = clock.now().strftime("%Y%m%d-%H%M")
@@ -58,7 +61,7 @@ def _export(filename: str, header: list[str], rows: list[list[object]], what: st
 
 @bp.get("/")
 @admin_required
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     session = db.session()
     now = clock.now()
     batches = insight.pool(session, now)
@@ -126,14 +129,14 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @bp.get("/pool.csv")
 @admin_required
-def pool_csv():  # type: ignore[no-untyped-def]
+def pool_csv() -> ResponseReturnValue:
     rows = insight.pool_rows(insight.pool(db.session(), clock.now()))
     return _export("pool", insight.POOL_HEADER, rows, "pool")
 
 
 @bp.get("/funnel.csv")
 @admin_required
-def funnel_csv():  # type: ignore[no-untyped-def]
+def funnel_csv() -> ResponseReturnValue:
     funnel = insight.funnel(db.session(), clock.now())
     rows: list[list[object]] = [[label, value] for label, value in funnel.stages()]
     return _export("funnel", ["stage", "maintainers"], rows, "funnel")
@@ -141,14 +144,14 @@ def funnel_csv():  # type: ignore[no-untyped-def]
 
 @bp.get("/adoption.csv")
 @admin_required
-def adoption_csv():  # type: ignore[no-untyped-def]
+def adoption_csv() -> ResponseReturnValue:
     history = insight.adoption_history(db.session(), clock.now())
     return _export("adoption", insight.ADOPTION_HEADER, insight.adoption_rows(history), "adoption")
 
 
 @bp.get("/over-time.csv")
 @admin_required
-def over_time_csv():  # type: ignore[no-untyped-def]
+def over_time_csv() -> ResponseReturnValue:
     session = db.session()
     now = clock.now()
     claims = dict(insight.claims_per_day(session, now))
@@ -172,7 +175,7 @@ USERS_HEADER = [
 
 @bp.get("/users")
 @admin_required
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     session = db.session()
     query = request.args.get("q", "")[:254]
     if request.args.get("format") == "csv":
@@ -192,7 +195,9 @@ def users():  # type: ignore[no-untyped-def]
     return render_template("admin/users.html", page=page, q=query)
 
 
-def _user_page(user: User, form: Reset2FAForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _user_page(
+    user: User, form: Reset2FAForm | None = None, status: int = 200
+) -> ResponseReturnValue:
 
     session = db.session()
     recent = session.scalars(
@@ -222,13 +227,13 @@ def _get_user(user_id: int) -> User:
 
 @bp.get("/users/<int:user_id>")
 @admin_required
-def user_detail(user_id: int):  # type: ignore[no-untyped-def]
+def user_detail(user_id: int) -> ResponseReturnValue:
     return _user_page(_get_user(user_id))
 
 
 @bp.post("/users/<int:user_id>/reset-2fa")
 @admin_required
-def reset_2fa(user_id: int):  # type: ignore[no-untyped-def]
+def reset_2fa(user_id: int) -> ResponseReturnValue:
     """Account recovery: remove every 2FA method once the admin typed the username."""
 
     user = _get_user(user_id)
@@ -256,7 +261,7 @@ def reset_2fa(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/compliance")
 @admin_required
-def compliance():  # type: ignore[no-untyped-def]
+def compliance() -> ResponseReturnValue:
     session = db.session()
     scope = mandate.compliance_scope()
     query = mandate.compliance_query(scope)
@@ -298,7 +303,7 @@ def _event_row(event: Event) -> list[object]:
 
 @bp.get("/events", endpoint="events")
 @admin_required
-def events_page():  # type: ignore[no-untyped-def]
+def events_page() -> ResponseReturnValue:
     session = db.session()
     flt = service.EventFilter.from_args(request.args)
     status = 400 if flt.errors else 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,14 +24,19 @@ CLAIMS_SHOWN = 200
 
 
 def _admin() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 def _preview_max_age() -> timedelta:
     return timedelta(seconds=current_app.config["CODE_UPLOAD_PREVIEW_MAX_AGE"])
 
 
-def _batches_page(status=200, *, upload_form=None, void_form=None):  # type: ignore[no-untyped-def]
+def _batches_page(
+    status: int = 200,
+    *,
+    upload_form: UploadForm | None = None,
+    void_form: VoidForm | None = None,
+) -> ResponseReturnValue:
     session = db.session()
     now = clock.now()
     batches = session.scalars(
@@ -57,22 +63,25 @@ def _batches_page(status=200, *, upload_form=None, void_form=None):  # type: ign
 
 @bp.get("/batches")
 @admin_required
-def batches():  # type: ignore[no-untyped-def]
+def batches() -> ResponseReturnValue:
     return _batches_page()
 
 
 def _details(form: UploadForm) -> pool.BatchDetails:
+    """The batch a validated upload form describes."""
+    expires = form.expires.data
+    assert expires is not None  # InputRequired: a valid form has its date
     return pool.BatchDetails(
         name=(form.name.data or "").strip(),
         vendor=(form.vendor.data or "").strip(),
         keys_per_code=int(form.keys_per_code.data or 0),
-        expires_at=pool.expiry_from_date(form.expires.data),
+        expires_at=pool.expiry_from_date(expires),
     )
 
 
 @bp.post("/batches/upload")
 @admin_required
-def upload():  # type: ignore[no-untyped-def]
+def upload() -> ResponseReturnValue:
     form = UploadForm()
     if not form.validate_on_submit():
         return _batches_page(400, upload_form=form)
@@ -99,7 +108,7 @@ def upload():  # type: ignore[no-untyped-def]
 
 @bp.post("/batches/confirm")
 @admin_required
-def confirm_upload():  # type: ignore[no-untyped-def]
+def confirm_upload() -> ResponseReturnValue:
     form = ConfirmUploadForm()
     if not form.validate_on_submit():
         flash("That confirmation form was not valid. Upload the file again.", "error")
@@ -107,7 +116,7 @@ def confirm_upload():  # type: ignore[no-untyped-def]
     session = db.session()
     now = clock.now()
     admin = _admin()
-    preview = pool.staged_upload(session, form.token.data, admin, now, _preview_max_age())
+    preview = pool.staged_upload(session, form.token.data or "", admin, now, _preview_max_age())
     if preview is None:
         flash("This preview has expired or was already used. Upload the file again.", "error")
         return _batches_page(400)
@@ -134,12 +143,14 @@ def confirm_upload():  # type: ignore[no-untyped-def]
 
 @bp.post("/codes/void")
 @admin_required
-def void_code():  # type: ignore[no-untyped-def]
+def void_code() -> ResponseReturnValue:
     form = VoidForm()
     if not form.validate_on_submit():
         return _batches_page(400, void_form=form)
     try:
-        code = pool.void(db.session(), form.code.data, form.reason.data, _admin(), clock.now())
+        code = pool.void(
+            db.session(), form.code.data or "", form.reason.data or "", _admin(), clock.now()
+        )
     except pool.VoidRefused as refused:
         form.code.errors = [refused.message]
         return _batches_page(409 if refused.conflict else 400, void_form=form)
@@ -149,7 +160,7 @@ def void_code():  # type: ignore[no-untyped-def]
 
 @bp.get("/claims")
 @admin_required
-def claims():  # type: ignore[no-untyped-def]
+def claims() -> ResponseReturnValue:
     session = db.session()
     total = session.scalar(select(func.count()).where(PromoCode.is_claimed)) or 0
     rows = session.execute(
@@ -164,7 +175,7 @@ def claims():  # type: ignore[no-untyped-def]
 
 @bp.get("/claims.csv")
 @admin_required
-def claims_csv():  # type: ignore[no-untyped-def]
+def claims_csv() -> ResponseReturnValue:
     session = db.session()
     body, count = export.as_text(session)
     events.record(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -28,7 +27,7 @@ def load_codes_command(
 ) -> None:
     """Add a batch of promo codes: one a line, or CSV with the code first. All or nothing."""
     try:
-        expires_at: datetime | None = pool.expiry_from_date(expires)
+        expires_at = pool.expiry_from_date(expires)
     except ValueError:
         fail(f"--expires {expires!r} is not a date like 2026-10-01: nothing loaded")
         return
@@ -42,7 +41,7 @@ def load_codes_command(
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}")
         return
-    details = pool.BatchDetails(batch_name, vendor, keys_per_code, expires_at)  # type: ignore[arg-type]
+    details = pool.BatchDetails(batch_name, vendor, keys_per_code, expires_at)
     session = db.session()
     now = clock.now()
     report = pool.validate(session, raw, details, now, max_bytes=max_bytes)
@@ -65,10 +64,10 @@ def export_claims_command(output: Path | None) -> None:
     """CSV username,code,batch,claimed_at of every claimed code."""
     session = db.session()
     if output is None:
-        count = export.write(session, sys.stdout)  # type: ignore[arg-type]
+        count = export.write(session, sys.stdout)
     else:
         with open(output, "w", encoding="utf-8", newline="") as fh:
-            count = export.write(session, fh)  # type: ignore[arg-type]
+            count = export.write(session, fh)
     events.record(session, "claim:claims_exported", None, claims=count, via="cli")
     click.echo(f"Exported {count} claims{f' to {output}' if output else ''}.", err=True)
 

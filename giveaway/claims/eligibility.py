@@ -319,7 +319,7 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
                 )
             )
         cutoff = account_cutoff()
-        if old_enough(user, cutoff):
+        if cutoff is None or old_enough(user, cutoff):
             reason = (
                 f"Your account was created before {_fmt(cutoff)}."
                 if cutoff

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from giveaway import dialect, mail
+from giveaway import db, dialect, mail
 from giveaway.accounts.models import User
 from giveaway.claims import restock
 from giveaway.claims.claim import requeue_lost_receipts, setup_url
@@ -67,7 +67,7 @@ def expire(session: Session, now: datetime) -> int:
         .values(expired_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return db.affected_rows(result) or 0
 
 
 def has_registered_key(session: Session, user: User) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from typing import TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ def rows(session: Session) -> Iterator[tuple[str, str, str, str]]:
         yield (username, code, batch, claimed_at.isoformat() if claimed_at else "")
 
 
-def write(session: Session, out: io.TextIOBase | io.StringIO) -> int:
+def write(session: Session, out: TextIO) -> int:
     """Write the CSV to `out`; returns the number of claims written."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
@@ -12,14 +14,14 @@ from giveaway.inputs import ascii_digits
 class DigitsIntegerField(IntegerField):
     """A whole number, also when typed in other scripts' digits (٢ is 2)."""
 
-    def process_formdata(self, valuelist: list) -> None:  # type: ignore[type-arg]
+    def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata([ascii_digits(v) if isinstance(v, str) else v for v in valuelist])
 
 
 class DigitsDateField(DateField):
     """A date, also when typed in other scripts' digits (strptime wants ASCII)."""
 
-    def process_formdata(self, valuelist: list) -> None:  # type: ignore[type-arg]
+    def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata([ascii_digits(v) if isinstance(v, str) else v for v in valuelist])
 
 

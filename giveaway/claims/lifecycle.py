@@ -42,6 +42,7 @@ class CodeLifecycle:
 
     if TYPE_CHECKING:
         claimed_by_id: Mapped[int | None]
+        claimed_at: Mapped[datetime | None]
         expires_at: Mapped[datetime]
         expired_at: Mapped[datetime | None]
         voided_at: Mapped[datetime | None]
@@ -140,7 +141,7 @@ class CodeLifecycle:
     def left_pool_at(self) -> datetime:
         """When the code stopped being available: claimed, voided, marked expired or
         reached its expiry, whichever came first."""
-        return left_pool_at(self.claimed_at, self.voided_at, self.expired_at, self.expires_at)  # type: ignore[attr-defined]
+        return left_pool_at(self.claimed_at, self.voided_at, self.expired_at, self.expires_at)
 
 
 def left_pool_at(

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, label, select, update
 from sqlalchemy.orm import Session
 
+from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.badrows import BadRow, BadRows
 from giveaway.claims.lifecycle import empty_counts
@@ -336,7 +337,7 @@ def batch_counts(session: Session, now: datetime) -> dict[int, dict[str, int]]:
     """Per batch: available, claimed, expired and voided codes at `now` (one query)."""
     # Grouped over a subquery: the state's bound `now` then appears once.
     states = select(
-        PromoCode.batch_id.label("batch_id"), PromoCode.state(now).label("state")
+        PromoCode.batch_id.label("batch_id"), label("state", PromoCode.state(now))
     ).subquery()
     counts: dict[int, dict[str, int]] = {}
     for batch_id, state, n in session.execute(
@@ -380,7 +381,7 @@ def void(session: Session, value: str, reason: str, actor: User | None, now: dat
         .values(voided_at=now, void_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not db.affected_rows(result):
         raise VoidRefused("This code was claimed a moment ago; it was not voided.", conflict=True)
     events.record(
         session,

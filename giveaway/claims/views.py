@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask import session as cookie_session
+from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
@@ -38,7 +39,9 @@ def _claim_rate_key() -> str:
     return f"claim:ip:{get_remote_address()}"
 
 
-def _page(status: int = 200, *, form: ClaimForm | None = None, region_refused: bool = False):  # type: ignore[no-untyped-def]
+def _page(
+    status: int = 200, *, form: ClaimForm | None = None, region_refused: bool = False
+) -> ResponseReturnValue:
     session = db.session()
     user = current_user._get_current_object() if current_user.is_authenticated else None
     now = clock.now()
@@ -70,7 +73,7 @@ def _page(status: int = 200, *, form: ClaimForm | None = None, region_refused: b
 
 
 @bp.get("")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return _page()
 
 
@@ -79,7 +82,7 @@ def index():  # type: ignore[no-untyped-def]
 @limiter.limit(
     lambda: current_app.config["RATELIMIT_CLAIM"], key_func=_claim_rate_key, methods=["POST"]
 )
-def claim():  # type: ignore[no-untyped-def]
+def claim() -> ResponseReturnValue:
     session = db.session()
     user = current_user._get_current_object()
     now = clock.now()
@@ -128,7 +131,7 @@ def claim():  # type: ignore[no-untyped-def]
 @limiter.limit(
     lambda: current_app.config["RATELIMIT_CLAIM"], key_func=_claim_rate_key, methods=["POST"]
 )
-def notify():  # type: ignore[no-untyped-def]
+def notify() -> ResponseReturnValue:
     form = NotifyForm()
     if not form.validate_on_submit():
         abort(400)
@@ -147,7 +150,7 @@ def notify():  # type: ignore[no-untyped-def]
 
 @bp.get("/setup")
 @login_required
-def setup():  # type: ignore[no-untyped-def]
+def setup() -> ResponseReturnValue:
     user = current_user._get_current_object()
     return render_template(
         "claims/setup.html",
@@ -161,7 +164,7 @@ def setup():  # type: ignore[no-untyped-def]
 
 @bp.post("/setup/sign-in-again")
 @login_required
-def setup_sign_in():  # type: ignore[no-untyped-def]
+def setup_sign_in() -> ResponseReturnValue:
     """The walkthrough's test: sign out, then sign in with a key and come back."""
     if not SignInAgainForm().validate_on_submit():
         abort(400)

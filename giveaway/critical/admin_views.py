@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from giveaway import csvexport, db
@@ -32,7 +33,7 @@ def _bad_query(exc: listing.BadQuery, template: str) -> tuple[str, int]:
 
 @bp.get("/critical")
 @admin_required
-def projects():  # type: ignore[no-untyped-def]
+def projects() -> ResponseReturnValue:
     query = request.args.get("q", "")[:200]
     try:
         page = listing.parse_page(request.args.get("page"))
@@ -54,7 +55,7 @@ def projects():  # type: ignore[no-untyped-def]
 
 @bp.get("/critical.csv")
 @admin_required
-def projects_csv():  # type: ignore[no-untyped-def]
+def projects_csv() -> ResponseReturnValue:
     return csvexport.response(
         "critical-projects.csv", service.CSV_HEADER, service.critical_projects(db.session())
     )
@@ -62,7 +63,7 @@ def projects_csv():  # type: ignore[no-untyped-def]
 
 @bp.get("/imports")
 @admin_required
-def imports():  # type: ignore[no-untyped-def]
+def imports() -> ResponseReturnValue:
     try:
         page = listing.parse_page(request.args.get("page"))
     except listing.BadQuery as exc:

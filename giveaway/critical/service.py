@@ -14,7 +14,7 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import Result, Select, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from giveaway import clock, dialect, mail
@@ -349,7 +349,7 @@ class CriticalInfo:
         return f"ranked {self.rank:,} by downloads, with {downloads} downloads"
 
 
-def _info_query():  # type: ignore[no-untyped-def]
+def _info_query() -> Select[Project, CriticalDesignation]:
     return select(Project, CriticalDesignation).outerjoin(
         CriticalDesignation, CriticalDesignation.project_id == Project.id
     )
@@ -391,7 +391,9 @@ def critical_projects_of(session: Session, user_id: int) -> list[CriticalInfo]:
     return [_info(p, d) for p, d in rows]
 
 
-def critical_projects(session: Session):  # type: ignore[no-untyped-def]
+def critical_projects(
+    session: Session,
+) -> Result[str, int | None, int | None, datetime | None]:
     """Every critical project, best rank first (streamed)."""
     return session.execute(
         select(

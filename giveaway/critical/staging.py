@@ -18,7 +18,7 @@ from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from giveaway import dialect
-from giveaway.db import UTCDateTime
+from giveaway.db import UTCDateTime, affected_rows
 
 STAGING = "critical_staging"
 MERGED = "critical_merged"
@@ -59,7 +59,9 @@ class Staging:
     def __init__(self, session: Session) -> None:
         self.connection = session.connection()
         self.dialect = self.connection.dialect.name
-        self.raw = self.connection.connection.driver_connection
+        raw = self.connection.connection.driver_connection
+        assert raw is not None  # a checked-out connection has its driver's (sqlite3, psycopg)
+        self.raw = raw
         dialect.grow_page_cache(self.raw, self.dialect, _CACHE_KIB)
         dialect.create_staging_table(self.raw, self.dialect, STAGING, _COLUMNS)
         dialect.create_staging_table(self.raw, self.dialect, MERGED, _COLUMNS, key="name")
@@ -85,9 +87,9 @@ class Staging:
 
     def apply(self, session: Session, period_id: int, now: datetime) -> tuple[int, int | None]:
         """Create the unknown projects and insert the counts: (projects created, counts)."""
-        created = session.execute(_NEW_PROJECTS, {"now": now}).rowcount
+        created = affected_rows(session.execute(_NEW_PROJECTS, {"now": now}))
         counts = session.execute(_counts(self.dialect), {"period_id": period_id})
-        rowcount = counts.rowcount
+        rowcount = affected_rows(counts)
         return max(created or 0, 0), (rowcount if rowcount is not None and rowcount >= 0 else None)
 
     def drop(self) -> None:

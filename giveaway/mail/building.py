@@ -7,8 +7,10 @@ from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, make_msgid
+from typing import Any
 
 from flask import current_app, render_template
 
@@ -30,9 +32,9 @@ def build(to: str, template: str, **context: object) -> Message:
     # A random boundary of our own: the generator would otherwise compile a
     # regular expression per message to pick one that the body does not contain.
     message = MIMEMultipart("alternative", boundary=f"=_{secrets.token_hex(16)}")
-    message["Subject"] = _header(" ".join(subject.split()))
-    message["From"] = _header(current_app.config["MAIL_FROM"])
-    message["To"] = _header(to)
+    _set_header(message, "Subject", " ".join(subject.split()))
+    _set_header(message, "From", current_app.config["MAIL_FROM"])
+    _set_header(message, "To", to)
     message["Message-ID"] = make_msgid(domain="giveaway.local")
     message.attach(_text_part(text, "plain"))
     message.attach(_text_part(html, "html"))
@@ -44,12 +46,17 @@ def recipient(name: str, email: str) -> str:
     return formataddr((name, email))
 
 
-def _header(value: str) -> str | Header:
-    """ASCII as it is; anything else as an RFC 2047 encoded word in UTF-8."""
-    return value if value.isascii() else Header(value, "utf-8")
+def _set_header(message: Message[Any, Any], name: str, value: str) -> None:
+    """ASCII as it is; anything else as an RFC 2047 encoded word in UTF-8.
+
+    The compat32 messages built here take a Header as a value (and fold it
+    themselves); the stubs type the MIME classes' values as str only, hence
+    a message of any header types here.
+    """
+    message[name] = value if value.isascii() else Header(value, "utf-8")
 
 
-def _text_part(body: str, subtype: str) -> MIMEText:
+def _text_part(body: str, subtype: str) -> MIMENonMultipart:
     """7bit for plain ASCII, so a link stays whole on its line in the .eml file.
 
     (quoted-printable would break it with "=" every 76 characters.) RFC 5322
@@ -58,7 +65,11 @@ def _text_part(body: str, subtype: str) -> MIMEText:
     """
     if body.isascii() and all(len(line) <= 998 for line in body.splitlines()):
         return MIMEText(body, subtype, "us-ascii")
-    return MIMEText(body, subtype, _UTF8_QP)
+    # What MIMEText does with a Charset (its stubs take only a name): the
+    # charset's name in Content-Type, the body in its encoding.
+    part = MIMENonMultipart("text", subtype, charset=str(_UTF8_QP))
+    part.set_payload(body, _UTF8_QP)
+    return part
 
 
 _UTF8_QP = Charset("utf-8")

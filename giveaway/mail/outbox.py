@@ -26,7 +26,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import Connection, event, or_, select, update
+from sqlalchemy import ColumnElement, Connection, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from giveaway import clock, db
@@ -260,7 +260,7 @@ def _failed(session: Session, row: Any, exc: Exception, now: datetime) -> None:
     session.commit()
 
 
-def _due(now: datetime) -> tuple:  # type: ignore[type-arg]
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     """Not sent, not given up, its retry due, and not leased by a live sender."""
     return (
         OutboxMessage.sent_at.is_(None),

@@ -13,7 +13,7 @@ import uuid
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class FileTransport:
 
 
 class ConsoleTransport:
-    def __init__(self, stream=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
     def send(self, message: EmailMessage) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
+from flask.typing import ResponseReturnValue
 
 from giveaway import db
 from giveaway.extensions import limiter
@@ -9,13 +10,13 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return render_template("main/index.html")
 
 
 @bp.get("/healthz")
 @limiter.exempt
-def healthz():  # type: ignore[no-untyped-def]
+def healthz() -> ResponseReturnValue:
     if db.ping():
         return jsonify(status="ok", database="ok")
     return jsonify(status="unavailable", database="unreachable"), 503

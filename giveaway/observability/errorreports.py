@@ -24,6 +24,7 @@ import sentry_sdk
 from flask import Flask, g, has_request_context
 from sentry_sdk.integrations.flask import FlaskIntegration
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 from sentry_sdk.utils import BadDsn, Dsn
 
 FILTERED = "[Filtered]"
@@ -118,7 +119,7 @@ def scrub(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def before_send(event: Event, hint: Hint) -> Event:
     clean = scrub(event)
     if has_request_context() and "request_id" in g:
         # The same id as the request's log lines and its X-Request-ID header
@@ -127,7 +128,7 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def before_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint) -> Breadcrumb:
     return scrub(crumb)
 
 

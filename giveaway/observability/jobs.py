@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,10 @@ CRON_JOBS = (
     "compute-critical",
     "forget-addresses",
 )
+
+# The callbacks already timed: the commands are shared by every app, and
+# instrument() runs once per app.
+_TIMED: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
 
 def record(name: str, seconds: float) -> None:
@@ -67,7 +72,7 @@ def timed(name: str, callback: Callable[..., Any]) -> Callable[..., Any]:
         _finished(name, time.perf_counter() - started, ok=True)
         return result
 
-    run._giveaway_timed = True  # type: ignore[attr-defined]
+    _TIMED.add(run)
     return run
 
 
@@ -90,10 +95,9 @@ def instrument(app: Flask) -> None:
         command = app.cli.commands.get(name)
         if command is None or command.callback is None:
             continue
-        if getattr(command.callback, "_giveaway_timed", False):
+        if command.callback in _TIMED:
             continue
         # Outside any app context the inner callback pushes its own; ours needs one too.
         wrapped = with_appcontext(timed(name, command.callback))
-        wrapped._giveaway_timed = True  # type: ignore[attr-defined]
-        wrapped._giveaway_appcontext = True  # type: ignore[attr-defined]
+        _TIMED.add(wrapped)
         command.callback = wrapped

@@ -15,7 +15,7 @@ import re
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, TextIO
 
 from flask import Flask, Response, g, has_request_context, request, request_finished
 from flask_login import current_user
@@ -66,7 +66,7 @@ def json_formatter() -> logging.Formatter:
     )
 
 
-class PortalHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class PortalHandler(logging.StreamHandler[TextIO]):
     """The handler the portal installs on the root logger (one per process)."""
 
 

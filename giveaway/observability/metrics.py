@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request, request_finished
 from prometheus_client import (
@@ -286,7 +286,10 @@ class _ThisProcess(Collector):
 
 def parse_networks(value: object) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """METRICS_NETWORKS as networks: a list, or one string separated by commas."""
-    items = value.split(",") if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
+    # Anything else than a string is taken as a list (not iterable: TypeError).
+    items = (
+        value.split(",") if isinstance(value, str) else list(cast(Iterable[object], value or []))
+    )
     networks = []
     for item in items:
         text = str(item).strip()

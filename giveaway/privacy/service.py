@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from giveaway import mail
+from giveaway import db, mail
 from giveaway.accounts.models import User
 from giveaway.admin.models import MandateReminder
 from giveaway.claims.models import RestockRequest
@@ -146,4 +146,4 @@ def forget_addresses(session: Session, now: datetime, days: int) -> int:
         .values(ip_address=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return db.affected_rows(result) or 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask import session as cookie_session
+from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
@@ -20,18 +21,18 @@ bp = Blueprint("privacy", __name__)
 
 
 def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 @bp.get("/account/history")
 @login_required
-def history():  # type: ignore[no-untyped-def]
+def history() -> ResponseReturnValue:
     return render_template(
         "privacy/history.html", lines=service.history(db.session(), _me()), limit=200
     )
 
 
-def _delete_page(form: DeleteAccountForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _delete_page(form: DeleteAccountForm, status: int = 200) -> ResponseReturnValue:
 
     claim = claimed_code(db.session(), _me())
     return render_template("privacy/delete.html", form=form, claim=claim), status
@@ -39,14 +40,14 @@ def _delete_page(form: DeleteAccountForm, status: int = 200):  # type: ignore[no
 
 @bp.get("/account/delete")
 @login_required
-def delete_account():  # type: ignore[no-untyped-def]
+def delete_account() -> ResponseReturnValue:
     return _delete_page(DeleteAccountForm())
 
 
 @bp.post("/account/delete")
 @login_required
 @limiter.limit(lambda: _login_limit(), key_func=lambda: _rate_key(), methods=["POST"])
-def delete_account_post():  # type: ignore[no-untyped-def]
+def delete_account_post() -> ResponseReturnValue:
     form = DeleteAccountForm()
     user = _me()
     if not form.validate_on_submit():
@@ -87,7 +88,7 @@ def _target(user_id: int) -> User:
     return user
 
 
-def _admin_page(user: User, form: AdminDeleteAccountForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _admin_page(user: User, form: AdminDeleteAccountForm, status: int = 200) -> ResponseReturnValue:
     return render_template(
         "privacy/admin_delete.html", user=user, form=form, deleted=service.is_deleted(user)
     ), status
@@ -95,13 +96,13 @@ def _admin_page(user: User, form: AdminDeleteAccountForm, status: int = 200):  #
 
 @bp.get("/admin/users/<int:user_id>/delete")
 @admin_required
-def admin_delete(user_id: int):  # type: ignore[no-untyped-def]
+def admin_delete(user_id: int) -> ResponseReturnValue:
     return _admin_page(_target(user_id), AdminDeleteAccountForm())
 
 
 @bp.post("/admin/users/<int:user_id>/delete")
 @admin_required
-def admin_delete_post(user_id: int):  # type: ignore[no-untyped-def]
+def admin_delete_post(user_id: int) -> ResponseReturnValue:
     user = _target(user_id)
     form = AdminDeleteAccountForm()
     if not form.validate_on_submit():

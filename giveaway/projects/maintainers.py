@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, select
 from sqlalchemy.orm import Session
 
 from giveaway.projects.models import Project, Role, RoleName
@@ -41,7 +41,7 @@ def critical_maintainer_ids() -> Select[Any]:
     )
 
 
-def is_critical_maintainer(user_id: ColumnElement[int]) -> ColumnElement[bool]:
+def is_critical_maintainer(user_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
     """SQL: the user whose id is the column `user_id` (User.id, say) is a critical maintainer."""
     return user_id.in_(critical_maintainer_ids())
 

@@ -40,4 +40,4 @@ def admin_required(view: F) -> F:
             return redirect(url_for("twofactor.security"))
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from giveaway import clock
+from giveaway import clock, db
 from giveaway.accounts.models import User
 from giveaway.accounts.service import lock_account
 from giveaway.events import service as events
@@ -224,12 +224,16 @@ def verify_key_signin(
         if new_count == 0
         else WebAuthnCredential.sign_count < new_count
     )
-    accepted = session.execute(
-        update(WebAuthnCredential)
-        .where(WebAuthnCredential.id == key.id, grows)
-        .values(sign_count=new_count, last_used_at=clock.now(), backup_state=assertion.backup_state)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount  # type: ignore[attr-defined]
+    accepted = db.affected_rows(
+        session.execute(
+            update(WebAuthnCredential)
+            .where(WebAuthnCredential.id == key.id, grows)
+            .values(
+                sign_count=new_count, last_used_at=clock.now(), backup_state=assertion.backup_state
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+    )
     if accepted != 1:
         session.refresh(key)
         events.record(

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from giveaway import clock
+from giveaway import clock, db
 from giveaway.accounts.models import User
 from giveaway.accounts.service import lock_account
 from giveaway.events import service as events
@@ -72,7 +72,9 @@ def generate_recovery_codes(session: Session, user: User) -> list[str]:
             "Add a security key or an authenticator app first: recovery codes are a "
             "backup for them."
         )
-    replaced = session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id)).rowcount  # type: ignore[attr-defined]
+    replaced = db.affected_rows(
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    )
     codes = generate(current_app.config["RECOVERY_CODE_COUNT"])
     now = clock.now()
     for code in codes:
@@ -90,16 +92,18 @@ def use_recovery_code(session: Session, user: User, code: str) -> bool:
     if not looks_like_code(code):
         events.record(session, "login:2fa_failure", user, method="recovery_code", reason="format")
         return False
-    used = session.execute(
-        update(RecoveryCode)
-        .where(
-            RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == digest(code),
-            RecoveryCode.used_at.is_(None),
+    used = db.affected_rows(
+        session.execute(
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.user_id == user.id,
+                RecoveryCode.code_hash == digest(code),
+                RecoveryCode.used_at.is_(None),
+            )
+            .values(used_at=clock.now())
+            .execution_options(synchronize_session=False)
         )
-        .values(used_at=clock.now())
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    )
     if used != 1:
         events.record(
             session, "login:2fa_failure", user, method="recovery_code", reason="wrong code"

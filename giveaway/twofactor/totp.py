@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from giveaway import clock
+from giveaway import clock, db
 from giveaway.accounts.models import User
 from giveaway.accounts.service import lock_account
 from giveaway.events import service as events
@@ -151,15 +151,17 @@ def verify_totp(session: Session, user: User, code: str) -> bool:
     if step is None:
         events.record(session, "login:2fa_failure", user, method="totp", reason="wrong code")
         return False
-    accepted = session.execute(
-        update(User)
-        .where(
-            User.id == user.id,
-            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+    accepted = db.affected_rows(
+        session.execute(
+            update(User)
+            .where(
+                User.id == user.id,
+                or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session="fetch")
         )
-        .values(totp_last_step=step)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount  # type: ignore[attr-defined]
+    )
     if accepted != 1:
         events.record(session, "login:2fa_failure", user, method="totp", reason="code reused")
         return False

@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
@@ -23,6 +24,7 @@ from giveaway import db
 from giveaway.accounts import service as accounts_service
 from giveaway.accounts.forms import ResendVerificationForm
 from giveaway.accounts.loader import start_session
+from giveaway.accounts.models import User
 from giveaway.extensions import limiter
 from giveaway.security import safe_next
 from giveaway.twofactor import challenges, changes, keys, recovery, signin, status, totp
@@ -95,7 +97,7 @@ def _show(form: Any, exc: changes.TwoFactorError) -> None:
         flash(exc.message, "error")
 
 
-def _user():  # type: ignore[no-untyped-def]
+def _user() -> User:
     return current_user._get_current_object()
 
 
@@ -108,7 +110,7 @@ def _next() -> str | None:
 # --- account security ------------------------------------------------------------
 
 
-def _security_page(http_status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
+def _security_page(http_status: int = 200, **forms: Any) -> ResponseReturnValue:
     user = _user()
     s = db.session()
     credentials = keys.registered(s, user)
@@ -129,7 +131,7 @@ def _security_page(http_status: int = 200, **forms: Any):  # type: ignore[no-unt
 
 @bp.get("/security")
 @login_required
-def security():  # type: ignore[no-untyped-def]
+def security() -> ResponseReturnValue:
     return _security_page()
 
 
@@ -137,7 +139,7 @@ def security():  # type: ignore[no-untyped-def]
 @login_required
 @options_limit_ip
 @options_limit_user
-def register_options():  # type: ignore[no-untyped-def]
+def register_options() -> ResponseReturnValue:
     user = _user()
     try:
         options, challenge = keys.registration_options(db.session(), user)
@@ -150,7 +152,7 @@ def register_options():  # type: ignore[no-untyped-def]
 @bp.post("/security/webauthn/register")
 @login_required
 @manage_limit
-def register_key():  # type: ignore[no-untyped-def]
+def register_key() -> ResponseReturnValue:
     user = _user()
     body = _json_body()
     if body is None:
@@ -181,11 +183,11 @@ def register_key():  # type: ignore[no-untyped-def]
 @bp.post("/security/webauthn/<int:key_id>/remove")
 @login_required
 @manage_limit
-def remove_key(key_id: int):  # type: ignore[no-untyped-def]
+def remove_key(key_id: int) -> ResponseReturnValue:
     form = PasswordConfirmForm(prefix=f"key{key_id}")
     if form.validate_on_submit():
         try:
-            key = keys.remove_key(db.session(), _user(), key_id, form.password.data)
+            key = keys.remove_key(db.session(), _user(), key_id, form.password.data or "")
         except changes.TwoFactorError as exc:
             _show(form, exc)
         else:
@@ -202,7 +204,7 @@ def remove_key(key_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/security/totp", methods=["GET", "POST"])
 @login_required
 @manage_limit
-def totp_setup():  # type: ignore[no-untyped-def]
+def totp_setup() -> ResponseReturnValue:
     user = _user()
     back = _next()
     if status.has_totp(user):
@@ -220,7 +222,7 @@ def totp_setup():  # type: ignore[no-untyped-def]
         if form.validate_on_submit():
             had_2fa = status.has_2fa(user)
             try:
-                totp.enable_totp(db.session(), user, secret, form.code.data)
+                totp.enable_totp(db.session(), user, secret, form.code.data or "")
             except changes.TwoFactorError as exc:
                 form.code.errors = [exc.message]
             else:
@@ -246,11 +248,11 @@ def totp_setup():  # type: ignore[no-untyped-def]
 @bp.post("/security/totp/remove")
 @login_required
 @manage_limit
-def totp_remove():  # type: ignore[no-untyped-def]
+def totp_remove() -> ResponseReturnValue:
     form = PasswordConfirmForm(prefix="totp")
     if form.validate_on_submit():
         try:
-            totp.remove_totp(db.session(), _user(), form.password.data)
+            totp.remove_totp(db.session(), _user(), form.password.data or "")
         except changes.TwoFactorError as exc:
             _show(form, exc)
         else:
@@ -262,7 +264,7 @@ def totp_remove():  # type: ignore[no-untyped-def]
 @bp.route("/security/recovery-codes", methods=["GET", "POST"])
 @login_required
 @manage_limit
-def recovery_codes():  # type: ignore[no-untyped-def]
+def recovery_codes() -> ResponseReturnValue:
     user = _user()
     s = db.session()
     form = RecoveryGenerateForm()
@@ -301,19 +303,19 @@ def recovery_codes():  # type: ignore[no-untyped-def]
 # --- the second step of sign-in ----------------------------------------------------------
 
 
-def _pending():  # type: ignore[no-untyped-def]
+def _pending() -> signin.Pending | None:
     try:
         return signin.load(db.session())
     except signin.Expired:
         return None
 
 
-def _expired_redirect():  # type: ignore[no-untyped-def]
+def _expired_redirect() -> ResponseReturnValue:
     flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
     return redirect(url_for("accounts.login"))
 
 
-def _finish(pending: signin.Pending, method: str):  # type: ignore[no-untyped-def]
+def _finish(pending: signin.Pending, method: str) -> str:
 
     accounts_service.record_login(db.session(), pending.user, method=method)
     start_session(pending.user)
@@ -321,7 +323,9 @@ def _finish(pending: signin.Pending, method: str):  # type: ignore[no-untyped-de
     return pending.next_url
 
 
-def _challenge_page(pending: signin.Pending, http_status: int = 200, **forms: Any):  # type: ignore[no-untyped-def]
+def _challenge_page(
+    pending: signin.Pending, http_status: int = 200, **forms: Any
+) -> ResponseReturnValue:
     s = db.session()
     return (
         render_template(
@@ -338,7 +342,7 @@ def _challenge_page(pending: signin.Pending, http_status: int = 200, **forms: An
     )
 
 
-def _json_expired():  # type: ignore[no-untyped-def]
+def _json_expired() -> ResponseReturnValue:
     """The JSON answer (for the key ceremony's fetches) when the pending sign-in is gone."""
     flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
     return _json_error(
@@ -349,7 +353,7 @@ def _json_expired():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/login/2fa")
-def challenge():  # type: ignore[no-untyped-def]
+def challenge() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     pending = _pending()
@@ -361,7 +365,7 @@ def challenge():  # type: ignore[no-untyped-def]
 @bp.post("/login/2fa/webauthn/options")
 @options_limit_ip
 @options_limit_user
-def signin_options():  # type: ignore[no-untyped-def]
+def signin_options() -> ResponseReturnValue:
     pending = _pending()
     if pending is None:
         return _json_expired()
@@ -376,7 +380,7 @@ def signin_options():  # type: ignore[no-untyped-def]
 @bp.post("/login/2fa/webauthn")
 @signin_limit_ip
 @signin_limit_user
-def signin_webauthn():  # type: ignore[no-untyped-def]
+def signin_webauthn() -> ResponseReturnValue:
     pending = _pending()
     if pending is None:
         return _json_expired()
@@ -395,13 +399,13 @@ def signin_webauthn():  # type: ignore[no-untyped-def]
 @bp.post("/login/2fa/totp")
 @signin_limit_ip
 @signin_limit_user
-def signin_totp():  # type: ignore[no-untyped-def]
+def signin_totp() -> ResponseReturnValue:
     pending = _pending()
     if pending is None:
         return _expired_redirect()
     form = SignInTotpForm()
     if form.validate_on_submit():
-        if totp.verify_totp(db.session(), pending.user, form.code.data):
+        if totp.verify_totp(db.session(), pending.user, form.code.data or ""):
             return redirect(_finish(pending, "totp"))
         form.code.errors = [
             "That code is not right, or it was already used. Wait for the next code and try again."
@@ -412,13 +416,13 @@ def signin_totp():  # type: ignore[no-untyped-def]
 @bp.post("/login/2fa/recovery")
 @signin_limit_ip
 @signin_limit_user
-def signin_recovery():  # type: ignore[no-untyped-def]
+def signin_recovery() -> ResponseReturnValue:
     pending = _pending()
     if pending is None:
         return _expired_redirect()
     form = SignInRecoveryForm()
     if form.validate_on_submit():
-        if recovery.use_recovery_code(db.session(), pending.user, form.recovery_code.data):
+        if recovery.use_recovery_code(db.session(), pending.user, form.recovery_code.data or ""):
             user = pending.user
             target = _finish(pending, "recovery_code")
             left = status.recovery_codes_left(db.session(), user)
@@ -434,6 +438,6 @@ def signin_recovery():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/login/2fa/cancel")
-def signin_cancel():  # type: ignore[no-untyped-def]
+def signin_cancel() -> ResponseReturnValue:
     signin.cancel()
     return redirect(url_for("accounts.login"))

@@ -195,7 +195,8 @@ def user_handle_of(credential: Any) -> bytes | None:
 
 def verify_registration(credential: Any, challenge: bytes) -> NewKey:
     data = _as_dict(credential)
-    response = data.get("response") if isinstance(data.get("response"), dict) else {}
+    sent = data.get("response")
+    response: dict[str, Any] = sent if isinstance(sent, dict) else {}
     problem = _origin_and_rp_problem(response.get("clientDataJSON"), "webauthn.create")
     if problem:
         raise CeremonyError(problem)
@@ -234,7 +235,8 @@ def verify_authentication(credential: Any, challenge: bytes, *, public_key: byte
     generic failure.
     """
     data = _as_dict(credential)
-    response = data.get("response") if isinstance(data.get("response"), dict) else {}
+    sent = data.get("response")
+    response: dict[str, Any] = sent if isinstance(sent, dict) else {}
     problem = _origin_and_rp_problem(response.get("clientDataJSON"), "webauthn.get")
     if problem:
         raise CeremonyError(problem)
