@@ -141,7 +141,7 @@ def lock_row(session: Session, row: Any, *, touch: str) -> None:
     the previous holder committed). SQLite has no row locks: an UPDATE that sets
     the column `touch` to itself takes the database's write lock instead.
     """
-    entity = type(row)
+    entity = row.__class__  # not type(row): a proxy (current_user) reports its target
     key = sa_inspect(entity).primary_key[0]
     ident = getattr(row, key.key)
     if name(session) == POSTGRESQL:

@@ -181,3 +181,30 @@ def test_insert_select_is_sorted_only_where_the_join_leaves_no_order(any_app):
         assert sql == "SELECT p.id FROM projects p ORDER BY p.id"
     else:
         assert sql == select_sql
+
+
+def test_lock_row_reads_the_row_afresh_even_through_a_proxy(any_app):
+    """The account lock is taken on `current_user`, a proxy: it must lock and refresh
+    the row it stands for."""
+    from werkzeug.local import LocalProxy
+
+    from giveaway.accounts.models import User
+    from tests.factories import make_user
+
+    make_user(any_app, "lockee")
+    with any_app.app_context():
+        session = db.session()
+        user = session.scalar(sa.select(User).where(User.username == "lockee"))
+        before = user.session_version
+        # Another transaction changes the row; the lock then shows what it committed.
+        with db.separate_session() as other:
+            other.execute(
+                sa.update(User).where(User.id == user.id).values(session_version=before + 1)
+            )
+            other.commit()
+        db.rollback()
+        user = session.get(User, user.id)
+        proxy = LocalProxy(lambda: user)
+        dialect.lock_row(session, proxy, touch="session_version")
+        assert user.session_version == before + 1
+        db.rollback()
