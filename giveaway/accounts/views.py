@@ -174,7 +174,6 @@ def verify_email(token: str) -> ResponseReturnValue:
 @_limit("RATELIMIT_LOGIN")  # it checks the current password: a guessing surface too
 @limits.change_password_limit
 def change_password() -> ResponseReturnValue:
-
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if not passwords.verify_password(

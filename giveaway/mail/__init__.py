@@ -25,6 +25,7 @@ from giveaway.mail.outbox import (
     send,
     send_later,
     transport,
+    waiting,
 )
 from giveaway.mail.transports import Transport, transport_from_url
 
@@ -66,4 +67,5 @@ __all__ = [
     "send",
     "send_later",
     "transport",
+    "waiting",
 ]

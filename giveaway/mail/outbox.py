@@ -26,7 +26,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import ColumnElement, Connection, event, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from giveaway import clock, db
@@ -260,11 +260,15 @@ def _failed(session: Session, row: Any, exc: Exception, now: datetime) -> None:
     session.commit()
 
 
+def waiting() -> ColumnElement[bool]:
+    """Not sent yet and not given up: still to go out (the operators' 'waiting' too)."""
+    return and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+
+
 def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Not sent, not given up, its retry due, and not leased by a live sender."""
+    """Waiting, its retry due, and not leased by a live sender."""
     return (
-        OutboxMessage.sent_at.is_(None),
-        OutboxMessage.failed_at.is_(None),
+        waiting(),
         or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
         or_(
             OutboxMessage.sending_since.is_(None),

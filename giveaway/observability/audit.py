@@ -19,7 +19,6 @@ _PENDING = "giveaway.observability.events"
 
 
 def _note(session: Session, flush_context: Any) -> None:
-
     # after_flush still shows the flushed objects in session.new.
     kinds = [(obj.kind, dict(obj.detail or {})) for obj in session.new if isinstance(obj, Event)]
     if kinds:
@@ -27,7 +26,6 @@ def _note(session: Session, flush_context: Any) -> None:
 
 
 def _count(session: Session) -> None:
-
     for kind, detail in session.info.pop(_PENDING, []):
         count_event(kind, detail)
 

@@ -36,7 +36,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from giveaway import clock, db, signals
+from giveaway import clock, db, mail, signals
 from giveaway.claims.models import PromoBatch, PromoCode
 from giveaway.mail.models import OutboxMessage
 from giveaway.observability.models import JobRun
@@ -154,7 +154,6 @@ class DatabaseCollector(Collector):
         yield from self._jobs(now)
 
     def _codes(self, now: Any) -> Iterable[GaugeMetricFamily]:
-
         # The lifecycle's own states: available now, and past expiry a week on.
         available = PromoCode.is_available(now)
         soon = and_(available, PromoCode.is_past_expiry(now + EXPIRING_WITHIN))
@@ -183,8 +182,7 @@ class DatabaseCollector(Collector):
         return (left, expiring)
 
     def _outbox(self, now: Any) -> Iterable[GaugeMetricFamily]:
-
-        waiting = and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+        waiting = mail.waiting()
         count_waiting, oldest, retrying, given_up = self.session.execute(
             select(
                 func.coalesce(func.sum(case((waiting, 1), else_=0)), 0),

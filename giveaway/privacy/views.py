@@ -33,7 +33,6 @@ def history() -> ResponseReturnValue:
 
 
 def _delete_page(form: DeleteAccountForm, status: int = 200) -> ResponseReturnValue:
-
     claim = claimed_code(db.session(), _me())
     return render_template("privacy/delete.html", form=form, claim=claim), status
 
@@ -77,7 +76,6 @@ def _rate_key() -> str:
 
 
 def _login_limit() -> str:
-
     return str(current_app.config["RATELIMIT_LOGIN"])
 
 

@@ -64,7 +64,6 @@ class Methods:
 
 
 def _session_of(user: User) -> Session:
-
     return object_session(user) or db.session()
 
 

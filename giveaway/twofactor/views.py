@@ -316,7 +316,6 @@ def _expired_redirect() -> ResponseReturnValue:
 
 
 def _finish(pending: signin.Pending, method: str) -> str:
-
     accounts_service.record_login(db.session(), pending.user, method=method)
     start_session(pending.user)
     flash(f"Signed in as {pending.user.username}.", "success")
