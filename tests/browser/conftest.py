@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from tests.browser.steps import SCREENS
 from tests.conftest import make_sqlite_app, require
 
 CHROMIUM = os.environ.get("GIVEAWAY_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -100,6 +101,18 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
         context.close()
 
 
+@pytest.fixture(params=sorted(SCREENS), ids=sorted(SCREENS))
+def screen(request: pytest.FixtureRequest, browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A page on a phone-sized (375 px) and on a laptop-sized screen: journeys walk both."""
+    context = browser.new_context(base_url=live_server.url, viewport=SCREENS[request.param])
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
 class VirtualKeys:
     """DevTools virtual authenticators: each one stands for a physical key."""
 
@@ -147,3 +160,9 @@ class VirtualKeys:
 @pytest.fixture
 def virtual_keys(page: Any) -> VirtualKeys:
     return VirtualKeys(page)
+
+
+@pytest.fixture
+def screen_keys(screen: Any) -> VirtualKeys:
+    """Virtual security keys for the `screen` page."""
+    return VirtualKeys(screen)

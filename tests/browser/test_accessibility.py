@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 
+from tests.browser import steps
 from tests.conftest import require
 from tests.factories import (
     ADMIN_TOTP_SECRET,
@@ -71,14 +71,7 @@ def visit(page: Any, path: str, problems: list[str]) -> None:
 
 
 def sign_in(page: Any, username: str, totp_secret: str | None = None) -> None:
-    page.goto("/account/login")
-    page.fill("#username", username)
-    page.fill("#password", TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if totp_secret:
-        page.wait_for_url(re.compile(r".*/account/login/2fa$"))
-        page.fill("input[name=code]", pyotp.TOTP(totp_secret).now())
-        page.get_by_role("button", name="Verify code").click()
+    steps.sign_in(page, username, totp_secret=totp_secret)
     page.wait_for_url(re.compile(r".*/account/?$"))
 
 

@@ -7,38 +7,15 @@ import time
 import pyotp
 import pytest
 
-from tests.factories import TEST_PASSWORD, make_user
+from tests.browser.steps import add_key, sign_in, sign_out, use_key
+from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in_password(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/account/login")
-    page.fill("#username", username)
-    page.fill("#password", TEST_PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-
-
-def sign_out(page) -> None:  # type: ignore[no-untyped-def]
-    page.click("button:has-text('Sign out')")
-    page.wait_for_url("**/")
-
-
-def add_key(page, label: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/account/security")
-    page.fill("#key-label", label)
-    # Enabled once the options have arrived.
-    page.locator("[data-webauthn-start]:enabled").click()
-
-
-def use_key(page) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_url("**/account/login/2fa")
-    page.locator("[data-webauthn-start]:enabled").click()
-
-
 def test_two_keys_register_and_each_signs_in(page, live_server, virtual_keys):
     make_user(live_server.app, "alice")
-    sign_in_password(page, "alice")
+    sign_in(page, "alice")
     page.wait_for_url("**/account/")
 
     first = virtual_keys.plug_in()
@@ -58,7 +35,7 @@ def test_two_keys_register_and_each_signs_in(page, live_server, virtual_keys):
 
     # Sign in with the second key (still plugged in).
     sign_out(page)
-    sign_in_password(page, "alice")
+    sign_in(page, "alice")
     use_key(page)
     page.wait_for_url("**/account/")
     assert "Signed in as alice" in page.content()
@@ -67,7 +44,7 @@ def test_two_keys_register_and_each_signs_in(page, live_server, virtual_keys):
     sign_out(page)
     virtual_keys.unplug(second)
     virtual_keys.plug_back(first_credentials)
-    sign_in_password(page, "alice")
+    sign_in(page, "alice")
     use_key(page)
     page.wait_for_url("**/account/")
     assert "Signed in as alice" in page.content()
@@ -76,7 +53,7 @@ def test_two_keys_register_and_each_signs_in(page, live_server, virtual_keys):
 
 def test_registering_the_same_key_twice_is_explained(page, live_server, virtual_keys):
     make_user(live_server.app, "alice")
-    sign_in_password(page, "alice")
+    sign_in(page, "alice")
     page.wait_for_url("**/account/")
     virtual_keys.plug_in()
     add_key(page, "Only key")
@@ -89,7 +66,7 @@ def test_registering_the_same_key_twice_is_explained(page, live_server, virtual_
 def test_a_cancelled_ceremony_shows_a_message(page, live_server, virtual_keys):
     make_user(live_server.app, "alice")
     live_server.app.config["WEBAUTHN_TIMEOUT_MS"] = 1000
-    sign_in_password(page, "alice")
+    sign_in(page, "alice")
     page.wait_for_url("**/account/")
     # A key nobody touches: the browser gives up after the (short) timeout.
     virtual_keys.plug_in(automaticPresenceSimulation=False)
@@ -102,7 +79,7 @@ def test_a_cancelled_ceremony_shows_a_message(page, live_server, virtual_keys):
 
 def test_totp_setup_and_sign_in(page, live_server):
     make_user(live_server.app, "alice")
-    sign_in_password(page, "alice")
+    sign_in(page, "alice")
     page.wait_for_url("**/account/")
     page.locator("nav a", has_text="Security").last.click()
     page.click("a:has-text('Set up an authenticator app')")
@@ -118,7 +95,7 @@ def test_totp_setup_and_sign_in(page, live_server):
 
     page.goto("/account/")
     sign_out(page)
-    sign_in_password(page, "alice")
+    sign_in(page, "alice")
     page.wait_for_url("**/account/login/2fa")
     # The code of the setup step is used up: the next one (one step of drift) works.
     page.fill("#code", pyotp.TOTP(secret).at(time.time() + 30))
@@ -129,7 +106,7 @@ def test_totp_setup_and_sign_in(page, live_server):
 
 def test_security_page_without_javascript_support_says_so(page, live_server):
     make_user(live_server.app, "alice")
-    sign_in_password(page, "alice")
+    sign_in(page, "alice")
     page.wait_for_url("**/account/")
     page.add_init_script("delete window.PublicKeyCredential;")
     page.goto("/account/security")

@@ -9,23 +9,12 @@ from __future__ import annotations
 import pyotp
 import pytest
 
+from tests.browser.steps import sign_in, use_key
 from tests.factories import TEST_PASSWORD, give_code, make_batch, make_maintainer, make_user
 
 pytestmark = pytest.mark.browser
 
 SETUP = "/giveaway/setup"
-
-
-def sign_in(page, username: str, next_url: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/account/login" + (f"?next={next_url}" if next_url else ""))
-    page.fill("#username", username)
-    page.fill("#password", TEST_PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-
-
-def use_key(page) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_url("**/account/login/2fa")
-    page.locator("[data-webauthn-start]:enabled").click()
 
 
 def current_step(page) -> str:  # type: ignore[no-untyped-def]
@@ -64,7 +53,7 @@ def test_claimant_walks_the_whole_page_with_the_keyboard(page, live_server, virt
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    sign_in(page, "maria", SETUP)
+    sign_in(page, "maria", next_url=SETUP)
     wait_for_step(page, "redeem")
     assert page.text_content("#promo-code") == "SETUP-CODE-42"
     assert page.locator("[data-step=redeem] [data-step-status]").inner_text() == "Your next step"
@@ -118,7 +107,7 @@ def test_claimant_walks_the_whole_page_with_the_keyboard(page, live_server, virt
     page.click("button:has-text('Sign out')")
     virtual_keys.unplug(second)
     virtual_keys.plug_back(first_credentials)
-    sign_in(page, "maria", SETUP)
+    sign_in(page, "maria", next_url=SETUP)
     use_key(page)
     wait_for_step(page, "done")
     page.goto("/giveaway")
@@ -128,7 +117,7 @@ def test_claimant_walks_the_whole_page_with_the_keyboard(page, live_server, virt
 
 def test_non_claimant_sets_up_an_authenticator_app(page, live_server):  # type: ignore[no-untyped-def]
     make_user(live_server.app, "ana")
-    sign_in(page, "ana", SETUP)
+    sign_in(page, "ana", next_url=SETUP)
     wait_for_step(page, "second_factor")
     assert "Buy a security key yourself" in page.content()
     assert page.locator("#promo-code").count() == 0
