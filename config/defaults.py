@@ -109,6 +109,14 @@ RATELIMIT_TWOFACTOR_OPTIONS = "60/minute;600/hour"
 # zone means UTC); empty means "no limit".
 GIVEAWAY_OPENS_AT = ""
 GIVEAWAY_CLOSES_AT = ""
+# The giveaway's time zone (an IANA name: "Europe/Berlin", "America/New_York",
+# "UTC"), checked at start-up. A batch's expiry date means the END of that day
+# here: codes "to use before 11 January" work until 23:59:59 on 11 January in
+# this zone, and are stored as that exact instant in UTC. Pages, emails and the
+# claims export state expiries in this zone ("the end of 11 January 2027
+# (Europe/Berlin time)"). As an environment variable: GIVEAWAY_GIVEAWAY_TIMEZONE.
+# (GIVEAWAY_OPENS_AT and the other times above still read a bare time as UTC.)
+GIVEAWAY_TIMEZONE = "UTC"
 # Accounts created at or after this time are not eligible (empty: no cut-off).
 GIVEAWAY_ACCOUNT_CUTOFF = ""
 # Where keys can be shipped: ISO 3166-1 alpha-2 codes (a list, or "AT,BE,...").

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 from sqlalchemy.engine import make_url
@@ -64,6 +65,7 @@ def check(app: Flask, area_checks: Iterable[Callable[[], None]] = ()) -> None:
     warn_per_process_rate_limits(app)
     _check_secret_key(app)
     _check_database_url(app)
+    _check_time_zone(app)
     with app.app_context():
         for area_check in area_checks:
             try:
@@ -97,6 +99,30 @@ def _check_database_url(app: Flask) -> None:
             f"({exc}). Examples: sqlite:////abs/path.db, "
             "postgresql+psycopg://user@host/dbname"
         ) from exc
+
+
+def time_zone(name: object) -> ZoneInfo:
+    """The zone GIVEAWAY_TIMEZONE names; ValueError saying what is wrong otherwise."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(
+            f"GIVEAWAY_TIMEZONE must be an IANA time zone name such as 'Europe/Berlin' "
+            f"or 'UTC', not {name!r}."
+        )
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"GIVEAWAY_TIMEZONE {name!r} is not a time zone this system knows. Use an IANA "
+            "name such as 'Europe/Berlin', 'America/New_York' or 'UTC' (a system without a "
+            "zone database needs the tzdata package)."
+        ) from exc
+
+
+def _check_time_zone(app: Flask) -> None:
+    try:
+        time_zone(app.config.get("GIVEAWAY_TIMEZONE"))
+    except ValueError as exc:
+        raise SettingsError(f"Refusing to start: {exc}") from exc
 
 
 def server_processes(argv: list[str] | None = None) -> int:

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -12,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from giveaway import clock, db
 from giveaway.accounts.models import User
-from giveaway.claims import export, lifecycle, pool
+from giveaway.claims import deadline, export, lifecycle, pool
 from giveaway.claims.forms import ConfirmUploadForm, UploadForm, VoidForm
 from giveaway.claims.models import PromoBatch, PromoCode, mask
 from giveaway.events import service as events
@@ -21,6 +32,13 @@ from giveaway.twofactor.access import admin_required
 bp = Blueprint("claims_admin", __name__, url_prefix="/admin")
 
 CLAIMS_SHOWN = 200
+
+
+@bp.app_template_filter("expiry")
+def expiry_filter(value: datetime | None, short: bool = False) -> str:
+    """A code's expiry, said one way on every page and email (deadline.describe).
+    Registered for the whole app: the code panel and the emails use it too."""
+    return deadline.describe(value, short=short)
 
 
 def _admin() -> User:
@@ -53,9 +71,11 @@ def _batches_page(
             empty=empty,
             totals=totals,
             now=now,
-            upload_form=upload_form or UploadForm(),
+            upload_form=upload_form or UploadForm(data=_kept_details()),
+            kept=upload_form is None and bool(_kept_details()),
             void_form=void_form or VoidForm(),
             max_bytes=current_app.config["CODE_UPLOAD_MAX_BYTES"],
+            giveaway_zone=deadline.zone_label(),
         ),
         status,
     )
@@ -67,6 +87,51 @@ def batches() -> ResponseReturnValue:
     return _batches_page()
 
 
+# The upload form's fields a preview's "Back" link carries (never the file).
+KEPT_FIELDS = ("name", "vendor", "store_url", "keys_per_code", "expires")
+
+
+def _kept_details() -> dict[str, Any]:
+    """What the admin entered before going to the preview, from the "Back" link's query.
+    A prefill, not input: anything unreadable is left out (the form checks on upload)."""
+    kept: dict[str, Any] = {}
+    for name in ("name", "vendor", "store_url"):
+        value = request.args.get(name, "").strip()
+        if value:
+            kept[name] = value[:500]
+    keys = request.args.get("keys_per_code", "")
+    if keys.isdigit() and 1 <= int(keys) <= 10:
+        kept["keys_per_code"] = int(keys)
+    with contextlib.suppress(ValueError):
+        kept["expires"] = date.fromisoformat(request.args.get("expires", ""))
+    return kept
+
+
+def back_link(details: pool.BatchDetails) -> str:
+    """The batches page with the upload form filled in as it was sent."""
+    values = {
+        "name": details.name,
+        "vendor": details.vendor,
+        "store_url": details.store_url or "",
+        "keys_per_code": details.keys_per_code,
+        "expires": deadline.last_day(details.expires_at).isoformat(),
+    }
+    return url_for(
+        "claims_admin.batches", **{k: v for k, v in values.items() if v}, _anchor="upload"
+    )
+
+
+def _preview(report: pool.Report, details: pool.BatchDetails, filename: str, **extra: Any) -> str:
+    return render_template(
+        "claims_admin/preview.html",
+        report=report,
+        details=details,
+        filename=filename,
+        back_link=back_link(details),
+        **extra,
+    )
+
+
 def _details(form: UploadForm) -> pool.BatchDetails:
     """The batch a validated upload form describes."""
     expires = form.expires.data
@@ -76,6 +141,7 @@ def _details(form: UploadForm) -> pool.BatchDetails:
         vendor=(form.vendor.data or "").strip(),
         keys_per_code=int(form.keys_per_code.data or 0),
         expires_at=pool.expiry_from_date(expires),
+        store_url=pool.clean_store_url(form.store_url.data),
     )
 
 
@@ -93,17 +159,9 @@ def upload() -> ResponseReturnValue:
     report = pool.validate(session, raw, details, now, max_bytes=max_bytes)
     filename = form.file.data.filename or "upload"
     if not report.ok:
-        return render_template(
-            "claims_admin/preview.html", report=report, details=details, filename=filename
-        ), 400
+        return _preview(report, details, filename), 400
     preview = pool.stage_upload(session, report, details, _admin(), now, _preview_max_age())
-    return render_template(
-        "claims_admin/preview.html",
-        report=report,
-        details=details,
-        filename=filename,
-        confirm_form=ConfirmUploadForm(token=preview.token),
-    )
+    return _preview(report, details, filename, confirm_form=ConfirmUploadForm(token=preview.token))
 
 
 @bp.post("/batches/confirm")
@@ -131,12 +189,7 @@ def confirm_upload() -> ResponseReturnValue:
         return _batches_page(409)
     batch = done.batch
     if batch is None:
-        return render_template(
-            "claims_admin/preview.html",
-            report=done.report,
-            details=done.details,
-            filename="(preview)",
-        ), 400
+        return _preview(done.report, done.details, "(preview)"), 400
     flash(f"Batch {batch.name} added with {batch.code_count:,} codes.", "success")
     return redirect(url_for("claims_admin.batches"), 303)
 

@@ -153,7 +153,7 @@ _CODE_COLUMNS = tuple(field.name for field in fields(ClaimedCode))
 
 def _pg_claim_and_record(taken: Update) -> Select[*tuple[Any, ...]]:
     """WITH claimed AS (UPDATE … RETURNING *), recorded AS (INSERT INTO events …)
-    SELECT claimed.*, batch.keys_per_code, batch.vendor FROM claimed JOIN batch."""
+    SELECT claimed.*, batch.keys_per_code, batch.vendor, batch.store_url FROM claimed JOIN batch."""
     codes = PromoCode.__table__
     claimed = taken.returning(*(codes.c[name] for name in _CODE_COLUMNS)).cte("claimed")
     recorded = (
@@ -178,7 +178,7 @@ def _pg_claim_and_record(taken: Update) -> Select[*tuple[Any, ...]]:
     )
     batches = PromoBatch.__table__
     return (
-        select(claimed, batches.c.keys_per_code, batches.c.vendor)
+        select(claimed, batches.c.keys_per_code, batches.c.vendor, batches.c.store_url)
         .join_from(claimed, batches, batches.c.id == claimed.c.batch_id)
         .add_cte(recorded)
     )
@@ -224,7 +224,7 @@ def claim(session: Session, user: User, now: datetime) -> ClaimResult:
 
 def _claim_postgresql(
     session: Session, user: User, now: datetime
-) -> tuple[ClaimedCode, tuple[int, str]] | None:
+) -> tuple[ClaimedCode, tuple[int, str, str | None]] | None:
     """Run the one-statement claim; None when no code was taken.
 
     Two claims by one person at once: SKIP LOCKED hands them different codes,
@@ -257,8 +257,8 @@ def _claim_postgresql(
         savepoint.commit()
     if row is None:
         return None
-    *values, keys_per_code, vendor = row
-    return ClaimedCode(*values), (keys_per_code, vendor)
+    *values, keys_per_code, vendor, store_url = row
+    return ClaimedCode(*values), (keys_per_code, vendor, store_url)
 
 
 def _no_new_claim(session: Session, user_id: int) -> ClaimResult:
@@ -280,16 +280,16 @@ def send_receipt(
     session: Session,
     user: User,
     code: PromoCode | ClaimedCode,
-    batch: tuple[int, str] | None = None,
+    batch: tuple[int, str, str | None] | None = None,
 ) -> None:
     """Queue the receipt; it is rendered and sent once the claim has committed.
 
-    `batch`: the batch's (keys_per_code, vendor) when the caller has them already.
+    `batch`: the batch's (keys_per_code, vendor, store_url) when the caller has them.
     """
     if batch is None:
         row = session.get(PromoBatch, code.batch_id)
         assert row is not None
-        batch = (row.keys_per_code, row.vendor)
+        batch = (row.keys_per_code, row.vendor, row.store_url)
     context = _receipt_context(user, code, batch)
 
     def render_context() -> dict[str, object]:
@@ -299,15 +299,18 @@ def send_receipt(
 
 
 def _receipt_context(
-    user: User, code: PromoCode | ClaimedCode, batch: tuple[int, str]
+    user: User, code: PromoCode | ClaimedCode, batch: tuple[int, str, str | None]
 ) -> dict[str, object]:
-    """What the claim_receipt templates need, but the setup link (built when rendering)."""
+    """What the claim_receipt templates need, but the setup link (built when rendering).
+    `batch`: its (keys_per_code, vendor, store_url); the store is where the code is
+    redeemed (None for batches uploaded without one)."""
     return {
         "user": user,
         "code": code.code,
         "expires_at": code.expires_at,
         "keys_per_code": batch[0],
         "vendor": batch[1],
+        "store_url": batch[2],
     }
 
 
@@ -345,7 +348,7 @@ def requeue_lost_receipts(session: Session, now: datetime) -> int:
         mail.send(
             mail.recipient(user.username, user.email),
             "claim_receipt",
-            **_receipt_context(user, code, (batch.keys_per_code, batch.vendor)),
+            **_receipt_context(user, code, (batch.keys_per_code, batch.vendor, batch.store_url)),
             setup_link=setup_url(),
         )
     return len(lost)

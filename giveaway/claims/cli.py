@@ -9,7 +9,7 @@ import click
 from flask import current_app
 
 from giveaway import clock, db
-from giveaway.claims import expiry, export, pool
+from giveaway.claims import deadline, expiry, export, pool
 from giveaway.clitools import command, fail
 from giveaway.events import service as events
 
@@ -18,14 +18,23 @@ from giveaway.events import service as events
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
 @click.option("--batch", "batch_name", required=True, help="A name for the batch (unique).")
 @click.option(
-    "--expires", required=True, help="The day the codes expire (YYYY-MM-DD, at 00:00 UTC)."
+    "--expires",
+    required=True,
+    help="The last day the codes can be used (YYYY-MM-DD): they work until the end of "
+    "that day in the giveaway's time zone (GIVEAWAY_TIMEZONE).",
 )
 @click.option("--keys-per-code", default=2, show_default=True, type=int)
 @click.option("--vendor", default="", help="Who issued the codes.")
+@click.option(
+    "--store-url",
+    default="",
+    help="The vendor's store where the codes are redeemed (https://…); shown with each code.",
+)
 def load_codes_command(
-    file: Path, batch_name: str, expires: str, keys_per_code: int, vendor: str
+    file: Path, batch_name: str, expires: str, keys_per_code: int, vendor: str, store_url: str
 ) -> None:
-    """Add a batch of promo codes: one a line, or CSV with the code first. All or nothing."""
+    """Add a batch of promo codes: one a line, or CSV with the code first. Blank lines are
+    skipped. All or nothing."""
     try:
         expires_at = pool.expiry_from_date(expires)
     except ValueError:
@@ -41,7 +50,9 @@ def load_codes_command(
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}")
         return
-    details = pool.BatchDetails(batch_name, vendor, keys_per_code, expires_at)
+    details = pool.BatchDetails(
+        batch_name, vendor, keys_per_code, expires_at, pool.clean_store_url(store_url)
+    )
     session = db.session()
     now = clock.now()
     report = pool.validate(session, raw, details, now, max_bytes=max_bytes)
@@ -50,9 +61,13 @@ def load_codes_command(
         more = f"\n  … and {report.unlisted} more" if report.unlisted else ""
         fail(f"{file}: {report.problem_count} problems, nothing loaded:\n  {lines}{more}")
     batch = pool.add_batch(session, report.codes, details, None, now)
+    blanks = report.blank_lines
+    skipped = f" {blanks} blank line{'' if blanks == 1 else 's'} skipped." if blanks else ""
+    store = f", redeemed at {batch.store_url}" if batch.store_url else ", no store address"
     click.echo(
         f"Loaded {len(report.codes)} codes into batch {batch.name!r} "
-        f"(expires {batch.expires_at:%Y-%m-%d %H:%M} UTC, {batch.keys_per_code} keys a code)."
+        f"(usable until {deadline.describe(batch.expires_at)}, "
+        f"{batch.keys_per_code} keys a code{store}).{skipped}"
     )
 
 

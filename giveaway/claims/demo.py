@@ -9,10 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from giveaway import clock
-from giveaway.claims import pool
+from giveaway.claims import deadline, pool
 from giveaway.projects.models import Project
 
 DEMO_CODES = 50
+DEMO_DAYS = 60
+# A made-up store on a domain reserved for examples (RFC 2606): nothing is bought.
+DEMO_STORE_URL = "https://keys.example.com/giveaway"
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
@@ -30,14 +33,20 @@ def giveaway_demo(session: Session) -> list[str]:
     codes: set[str] = set()
     while len(codes) < DEMO_CODES:
         codes.add(demo_code())
+    # As an admin would enter it: the last day, which ends at midnight in the
+    # giveaway's time zone.
+    last_day = (now.astimezone(deadline.zone()) + timedelta(days=DEMO_DAYS)).date()
     details = pool.BatchDetails(
         name="Launch batch",
         vendor="Example Keys Inc.",
         keys_per_code=2,
-        expires_at=now + timedelta(days=60),
+        expires_at=deadline.end_of_day(last_day),
+        store_url=DEMO_STORE_URL,
     )
-    pool.add_batch(session, sorted(codes), details, None, now)
+    batch = pool.add_batch(session, sorted(codes), details, None, now)
     return [
-        f"  giveaway: {DEMO_CODES} promo codes expiring in 60 days; maria can claim one at /giveaway",
+        f"  giveaway: {DEMO_CODES} promo codes usable until "
+        f"{deadline.describe(batch.expires_at)}, redeemed at {DEMO_STORE_URL}; "
+        "maria can claim one at /giveaway",
         "  giveaway: after claiming, /giveaway/setup walks her through registering both keys",
     ]

@@ -101,6 +101,10 @@ def remind(session: Session, now: datetime, days: int) -> int:
             code=code.code,
             expires_at=code.expires_at,
             days_left=max(0, (code.expires_at - now).days),
+            # The batch came with the code (PromoCode.batch is loaded in the same SELECT).
+            keys_per_code=code.batch.keys_per_code,
+            vendor=code.batch.vendor,
+            store_url=code.batch.store_url,
             setup_link=setup_url(),
         )
         sent += 1

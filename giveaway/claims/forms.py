@@ -4,10 +4,10 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from giveaway.claims import regions
+from giveaway.claims import pool, regions
 from giveaway.inputs import ascii_digits
 
 
@@ -53,6 +53,12 @@ class SignInAgainForm(FlaskForm):
     """Only a CSRF token: sign out and sign in again with a key (the walkthrough's test)."""
 
 
+def _store_url(form: FlaskForm, field: StringField) -> None:
+    problem = pool.store_url_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
 class UploadForm(FlaskForm):
     file = FileField(
         "File of codes",
@@ -64,6 +70,12 @@ class UploadForm(FlaskForm):
         validators=[DataRequired("Give the batch a name."), Length(max=100)],
     )
     vendor = StringField("Vendor", validators=[Length(max=100)])
+    store_url = URLField(
+        "Store address (where the codes are redeemed)",
+        validators=[_store_url],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        render_kw={"spellcheck": "false", "placeholder": "https://"},
+    )
     keys_per_code = DigitsIntegerField(
         "Keys per code",
         default=2,
@@ -73,7 +85,7 @@ class UploadForm(FlaskForm):
         ],
     )
     expires = DigitsDateField(
-        "Codes expire on (00:00 UTC)",
+        "Last day the codes can be used",
         validators=[InputRequired("Give the date the codes expire.")],
     )
 

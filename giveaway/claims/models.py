@@ -31,8 +31,13 @@ class PromoBatch(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     vendor: Mapped[str] = mapped_column(String(100), default="")
     keys_per_code: Mapped[int] = mapped_column(Integer, default=2)
-    # A batch's expiry never changes once uploaded; its codes carry a copy.
+    # A batch's expiry never changes once uploaded; its codes carry a copy. The
+    # exact instant: the end of the day entered, in the giveaway's time zone
+    # (deadline.py).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The vendor's store where the codes are redeemed (https); NULL for batches
+    # uploaded before it was asked: the pages then say the vendor gives the link.
+    store_url: Mapped[str | None] = mapped_column(String(500))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     code_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -65,7 +70,9 @@ class PromoCode(CodeLifecycle, Base):
     # When the emailed receipt was queued (it goes out after the claim commits).
     receipt_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    batch: Mapped[PromoBatch] = relationship()
+    # Loaded with the code, in the same SELECT: every page or email that shows a
+    # code also shows its batch's keys, vendor and store (no lazy load per request).
+    batch: Mapped[PromoBatch] = relationship(lazy="joined", innerjoin=True)
     claimed_by: Mapped[User | None] = relationship()
 
     @property
@@ -116,6 +123,8 @@ class UploadPreview(Base):
     vendor: Mapped[str] = mapped_column(String(100), default="")
     keys_per_code: Mapped[int] = mapped_column(Integer, default=2)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    store_url: Mapped[str | None] = mapped_column(String(500))
+    blank_lines: Mapped[int] = mapped_column(Integer, default=0)
     content: Mapped[str] = mapped_column(Text)
 
 

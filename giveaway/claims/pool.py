@@ -4,6 +4,7 @@ The admin page and `giveaway load-codes` share `validate` (every problem, with
 its line number) and `add_batch` (one transaction; nothing is written unless
 every code is good). The admin page shows a preview first: `stage_upload`
 keeps the validated codes, `confirm_upload` adds them once confirmed.
+Blank (or white-space only) lines are skipped and counted, never a problem.
 `batch_counts` counts each batch's codes by state and `void` takes a free code
 out of the pool; the states themselves (claimed, voided, expired, available)
 are defined once, in lifecycle.py.
@@ -15,8 +16,9 @@ import csv
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, insert, label, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.badrows import BadRow, BadRows
+from giveaway.claims import deadline
 from giveaway.claims.lifecycle import empty_counts
 from giveaway.claims.models import PromoBatch, PromoCode, UploadPreview, mask
 from giveaway.events import service as events
@@ -31,6 +34,7 @@ from giveaway.events import service as events
 CODE_RE = re.compile(r"[A-Za-z0-9-]+")
 MAX_CODE_LENGTH = 64
 MAX_NAME_LENGTH = 100
+MAX_STORE_URL_LENGTH = 500
 HEADER_NAMES = {"code", "codes", "promo_code", "promo code", "promocode"}
 # More problems than this are counted, not listed one by one.
 MAX_LISTED_PROBLEMS = 500
@@ -45,6 +49,7 @@ class Report:
     codes: list[str] = field(default_factory=list)
     bad: BadRows = field(default_factory=lambda: BadRows(MAX_LISTED_PROBLEMS))
     lines: int = 0
+    blank_lines: int = 0
     header_skipped: bool = False
     line_of: dict[str, int] = field(default_factory=dict)
 
@@ -74,6 +79,8 @@ class BatchDetails:
     vendor: str
     keys_per_code: int
     expires_at: datetime
+    # Where the codes are redeemed (https); None: the vendor tells claimants.
+    store_url: str | None = None
 
 
 def decode(raw: bytes, max_bytes: int) -> tuple[str | None, list[Problem]]:
@@ -99,10 +106,13 @@ def parse_codes(text: str) -> Report:
     lines = text.splitlines()
     report.lines = len(lines)
     seen: dict[str, int] = {}
+    first_line = True
     for number, line in enumerate(lines, start=1):
         if not line.strip():
-            report.add(number, "blank line")
+            # A trailing newline too many, a gap between pasted lists: nothing to add.
+            report.blank_lines += 1
             continue
+        header_candidate, first_line = first_line, False
         if "," in line or '"' in line:
             try:
                 row = next(csv.reader([line]))
@@ -112,7 +122,7 @@ def parse_codes(text: str) -> Report:
             value = (row[0] if row else "").strip()
         else:
             value = line.strip()
-        if number == 1 and value.lower() in HEADER_NAMES:
+        if header_candidate and value.lower() in HEADER_NAMES:
             report.header_skipped = True
             continue
         if not value:
@@ -154,6 +164,36 @@ def check_database(session: Session, report: Report) -> None:
     report.codes = [c for c in report.codes if c not in existing]
 
 
+def clean_store_url(value: str | None) -> str | None:
+    """The store address as it is stored: trimmed, None when not given."""
+    value = (value or "").strip()
+    return value or None
+
+
+def store_url_problem(value: str | None) -> str | None:
+    """Why `value` is not a store address claimants can be sent to, or None."""
+    value = clean_store_url(value)
+    if value is None:
+        return None
+    if len(value) > MAX_STORE_URL_LENGTH:
+        return f"The store address is longer than {MAX_STORE_URL_LENGTH} characters."
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return "The store address has spaces or control characters in it."
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return f"The store address {value!r} is not a web address."
+    if parts.scheme.lower() != "https":
+        return "The store address must start with https:// (claimants are sent there to pay)."
+    if not host or "." not in host.strip("."):
+        return f"The store address {value!r} has no host name like shop.example.com."
+    if parts.username is not None or parts.password is not None:
+        return "The store address must not carry a user name or password."
+    return None
+
+
 def validate_details(
     session: Session,
     name: str,
@@ -161,6 +201,7 @@ def validate_details(
     keys_per_code: int,
     expires_at: datetime | None,
     now: datetime,
+    store_url: str | None = None,
 ) -> list[Problem]:
     problems = []
     name = name.strip()
@@ -182,21 +223,16 @@ def validate_details(
         problems.append(
             Problem(None, "The expiry date is in the past: codes would never be usable.")
         )
+    problem = store_url_problem(store_url)
+    if problem:
+        problems.append(Problem(None, problem))
     return problems
 
 
 def expiry_from_date(value: date | datetime | str) -> datetime:
-    """A batch expires at the start (00:00 UTC) of the given day, or at the given moment."""
-    if isinstance(value, str):
-        value = value.strip()
-        parsed: date | datetime = (
-            date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
-        )
-    else:
-        parsed = value
-    if isinstance(parsed, datetime):
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    return datetime.combine(parsed, time(0, 0), tzinfo=UTC)
+    """A batch's expiry from the day entered: the END of that day in the giveaway's
+    time zone (deadline.py), or the given moment."""
+    return deadline.expiry_from_input(value)
 
 
 def validate(
@@ -219,7 +255,13 @@ def validate(
         if not report.codes and not report.problem_count:
             report.add(None, "The file has no codes.")
     for p in validate_details(
-        session, details.name, details.vendor, details.keys_per_code, details.expires_at, now
+        session,
+        details.name,
+        details.vendor,
+        details.keys_per_code,
+        details.expires_at,
+        now,
+        details.store_url,
     ):
         report.add(p.line, p.message)
     return report
@@ -238,6 +280,7 @@ def add_batch(
         vendor=details.vendor.strip(),
         keys_per_code=details.keys_per_code,
         expires_at=details.expires_at,
+        store_url=clean_store_url(details.store_url),
         uploaded_by_id=admin.id if admin else None,
         uploaded_at=now,
         code_count=len(codes),
@@ -259,6 +302,7 @@ def add_batch(
         codes=len(codes),
         vendor=batch.vendor,
         expires_at=details.expires_at.isoformat(),
+        store_url=batch.store_url,
     )
     return batch
 
@@ -285,6 +329,8 @@ def stage_upload(
         vendor=details.vendor,
         keys_per_code=details.keys_per_code,
         expires_at=details.expires_at,
+        store_url=clean_store_url(details.store_url),
+        blank_lines=report.blank_lines,
         content="\n".join(report.codes),
     )
     session.add(preview)
@@ -304,6 +350,17 @@ def staged_upload(
     )
 
 
+def preview_details(preview: UploadPreview) -> BatchDetails:
+    """The batch a staged upload describes."""
+    return BatchDetails(
+        preview.batch_name,
+        preview.vendor,
+        preview.keys_per_code,
+        preview.expires_at,
+        preview.store_url,
+    )
+
+
 @dataclass(frozen=True)
 class Confirmation:
     details: BatchDetails
@@ -317,11 +374,10 @@ def confirm_upload(
     """Add the previewed batch, checked again (another batch may have taken a name or a
     code since the preview). An IntegrityError means a concurrent upload won: the
     caller rolls back."""
-    details = BatchDetails(
-        preview.batch_name, preview.vendor, preview.keys_per_code, preview.expires_at
-    )
+    details = preview_details(preview)
     content = preview.content.encode()
     report = validate(session, content, details, now, max_bytes=max(len(content), 1))
+    report.blank_lines = preview.blank_lines
     if not report.ok:
         return Confirmation(details, report, None)
     batch = add_batch(session, report.codes, details, admin, now)

@@ -19,8 +19,8 @@ def test_load_codes_reads_the_codes_piped_in(app, runner):
         input="code\nPIPE-0001\nPIPE-0002\n",
     )
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Loaded 2 codes into batch 'piped' (expires ")
-    assert result.output.rstrip().endswith("UTC, 1 keys a code).")
+    assert result.output.startswith("Loaded 2 codes into batch 'piped' (usable until the end of ")
+    assert result.output.rstrip().endswith("(UTC), 1 keys a code, no store address).")
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(PromoCode)) == 2
 
@@ -48,7 +48,7 @@ def test_export_claims_to_a_file_says_where_it_went(app, runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"Exported 1 claims to {target}." in result.output
     lines = target.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "username,code,batch,claimed_at"
+    assert lines[0] == "username,code,batch,claimed_at,expires_at,usable_until"
     assert lines[1].startswith("maria,SPRING-CODE-2,spring,")
     assert len(lines) == 2
     [event] = events_of(app, "claim:claims_exported")

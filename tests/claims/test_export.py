@@ -49,7 +49,7 @@ def _seed(app):  # type: ignore[no-untyped-def]
 
 def _check_csv(text: str) -> None:
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["username", "code", "batch", "claimed_at"]
+    assert rows[0] == ["username", "code", "batch", "claimed_at", "expires_at", "usable_until"]
     assert len(rows) == 3
     by_user = {r[0]: r for r in rows[1:]}
     assert by_user["'@evil"][1] == "'-CODE-1"

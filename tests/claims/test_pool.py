@@ -50,8 +50,6 @@ def test_csv_with_header_and_extra_columns(app):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("content", "line", "words"),
     [
-        (b"AAAA-1\n\nBBBB-2\n", 2, "blank line"),
-        (b"AAAA-1\n   \nBBBB-2\n", 2, "blank line"),
         (b"AAAA-1\nBBBB-2\nAAAA-1\n", 3, "already on line 1"),
         (b"AAAA-1\nBB BB\n", 2, "characters other than"),
         (b"AAAA-1\nBBBB_2\n", 2, "'_'"),
@@ -95,7 +93,9 @@ def test_file_too_big(app):  # type: ignore[no-untyped-def]
 
 def test_every_problem_is_listed(app):  # type: ignore[no-untyped-def]
     report = _validate(app, b"A-1\n\nA-1\nb c\n" + b"X" * 70 + b"\nGOOD-2\n")
-    assert [p.line for p in report.problems] == [2, 3, 4, 5]
+    # Line 2 is blank: skipped, not a problem.
+    assert [p.line for p in report.problems] == [3, 4, 5]
+    assert report.blank_lines == 1
 
 
 def test_batch_field_problems(app):  # type: ignore[no-untyped-def]
@@ -127,7 +127,11 @@ def test_cli_loads_a_batch(app, runner, tmp_path):  # type: ignore[no-untyped-de
     with app.app_context():
         batch = db.session().scalar(select(PromoBatch))
         assert batch.keys_per_code == 2 and batch.vendor == "V" and batch.code_count == 300
-        assert batch.expires_at.isoformat().startswith(FUTURE)
+        # The date given is the last day: the codes stop at its end (UTC by default).
+        assert batch.expires_at == pool.expiry_from_date(FUTURE)
+        assert batch.expires_at.isoformat() == (
+            (date.fromisoformat(FUTURE) + timedelta(days=1)).isoformat() + "T00:00:00+00:00"
+        )
 
 
 def test_cli_refuses_a_bad_file_and_lists_every_problem(app, runner, tmp_path):  # type: ignore[no-untyped-def]
@@ -136,7 +140,7 @@ def test_cli_refuses_a_bad_file_and_lists_every_problem(app, runner, tmp_path): 
     path.write_text("GOOD-1\n\nGOOD-1\nbad code\nDUP-IN-DB\nGOOD-2\n")
     result = runner.invoke(args=["load-codes", str(path), "--batch", "b", "--expires", FUTURE])
     assert result.exit_code == 1
-    for expected in ("line 2: blank line", "line 3:", "line 4:", "line 5:", "4 problems"):
+    for expected in ("line 3:", "line 4:", "line 5:", "3 problems"):
         assert expected in result.output
     assert "nothing loaded" in result.output
     assert _count_codes(app) == 1
@@ -222,7 +226,8 @@ def test_upload_with_problems_shows_them_and_adds_nothing(app, admin_client):  #
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Nothing was added" in html
-    assert "blank line" in html and "already on line 1" in html and "characters other than" in html
+    assert "already on line 1" in html and "characters other than" in html
+    assert "1 blank line skipped" in html
     assert "Add the batch" not in html
     assert _count_codes(app) == 0
 
