@@ -245,6 +245,7 @@ def make_batch(
     expires_at: datetime | None = None,
     keys_per_code: int = 2,
     vendor: str = "KeyVendor",
+    store_url: str | None = None,
     admin: User | None = None,
 ) -> int:
     """A batch added by the pool's own upload function; returns its id.
@@ -265,6 +266,7 @@ def make_batch(
             vendor=vendor,
             keys_per_code=keys_per_code,
             expires_at=expires_at or now + expires_in,
+            store_url=store_url,
         )
         uploader = _fresh(session, admin) if admin is not None else None
         batch = pool.add_batch(session, report.codes, details, uploader, now)

@@ -66,3 +66,18 @@ def fits_the_screen(page: Any) -> None:
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
+def tables_fit(page: Any) -> None:
+    """Every table is read whole: it fits its region, or the region scrolls sideways
+    and a visible cue says so (no column silently cut off)."""
+    hidden = page.evaluate(
+        """() => [...document.querySelectorAll('.table-wrap')].filter(wrap => {
+            if (wrap.scrollWidth <= wrap.clientWidth + 1) return false;
+            const cue = wrap.previousElementSibling;
+            const shown = cue && cue.classList.contains('scroll-cue') && cue.offsetParent !== null;
+            return !shown;
+        }).map(wrap => (wrap.getAttribute('aria-label') || 'a table')
+            + ` (${wrap.scrollWidth - wrap.clientWidth}px hidden)`)"""
+    )
+    assert not hidden, f"{page.url}: cut off with no cue: {hidden}"
