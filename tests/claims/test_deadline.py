@@ -7,10 +7,9 @@ expiry job all agree on it, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-import io
 
 import pytest
 from sqlalchemy import func, select
