@@ -81,3 +81,16 @@ def tables_fit(page: Any) -> None:
             + ` (${wrap.scrollWidth - wrap.clientWidth}px hidden)`)"""
     )
     assert not hidden, f"{page.url}: cut off with no cue: {hidden}"
+
+
+def upload_batch(page: Any, content: bytes | None, **fields: str) -> None:
+    """On /admin/batches, fill the upload form (fields by name: name, vendor, store_url,
+    keys_per_code, expires) and ask for the preview. `content` None keeps the file
+    input as it is."""
+    if content is not None:
+        page.set_input_files(
+            "#file", files=[{"name": "codes.txt", "mimeType": "text/plain", "buffer": content}]
+        )
+    for name, value in fields.items():
+        page.fill(f"#{name}", value)
+    page.get_by_role("button", name="Check the file").click()
