@@ -109,7 +109,7 @@ def _kept_details() -> dict[str, Any]:
 
 def back_link(details: pool.BatchDetails) -> str:
     """The batches page with the upload form filled in as it was sent."""
-    values = {
+    values: dict[str, Any] = {
         "name": details.name,
         "vendor": details.vendor,
         "store_url": details.store_url or "",
