@@ -65,7 +65,6 @@ FORM_PAGES: dict[str, str] = {
     "giveaway.claim": "giveaway.index",
     "giveaway.notify": "giveaway.index",
     "giveaway.setup_sign_in": "giveaway.setup",
-    "twofactor.recovery_confirm": "twofactor.recovery_codes",
     "twofactor.register_key": "twofactor.security",
     "twofactor.register_options": "twofactor.security",
     "twofactor.remove_key": "twofactor.security",

@@ -6,8 +6,8 @@ import re
 
 import pytest
 from flask import Flask
-from werkzeug.exceptions import MethodNotAllowed
 from sqlalchemy import func, select
+from werkzeug.exceptions import MethodNotAllowed
 
 from giveaway import db
 from giveaway.claims.models import PromoCode
@@ -100,9 +100,7 @@ def test_an_expired_claim_form_goes_back_to_the_giveaway_and_claims_nothing(app,
     assert "Claim my code" in html
     with app.app_context():
         claimed = db.session().scalar(
-            select(func.count())
-            .select_from(PromoCode)
-            .where(PromoCode.claimed_by_id.is_not(None))
+            select(func.count()).select_from(PromoCode).where(PromoCode.claimed_by_id.is_not(None))
         )
     assert claimed == 0
 
@@ -125,7 +123,9 @@ def test_an_expired_form_with_a_query_keeps_it(app, client, auth):
     auth.login("alice")
     response = client.post("/account/security/recovery-codes?next=/giveaway/setup")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/account/security/recovery-codes?next=%2Fgiveaway%2Fsetup"
+    assert (
+        response.headers["Location"] == "/account/security/recovery-codes?next=%2Fgiveaway%2Fsetup"
+    )
 
 
 def test_an_expired_token_on_a_key_ceremony_fetch_answers_json(app, client, auth):
