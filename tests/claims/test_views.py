@@ -223,3 +223,15 @@ def test_notify_me_is_only_for_those_held_back_by_the_empty_pool(app, client, au
     assert response.status_code == 403
     with app.app_context():
         assert db.session().scalar(select(RestockRequest.id)) is None
+
+
+def test_a_signed_out_visitor_is_not_told_they_failed_the_sign_in_check(client):
+    html = client.get("/giveaway").get_data(as_text=True)
+    item = re.search(r'<li class="(\w+)" data-check="signed_in">(.*?)</li>', html, re.S)
+    assert item, html
+    state, body = item.groups()
+    assert state == "pending"
+    assert "✗" not in body and "Not met:" not in body
+    assert "Not checked yet:" in body
+    assert "Sign in to check" in body
+    assert "/account/login?next=%2Fgiveaway" in body or "/account/login?next=/giveaway" in body
