@@ -29,12 +29,19 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
-    403: ("Not allowed", "You do not have permission to see this page."),
+    403: (
+        "Not allowed",
+        "You do not have permission to see this page. If you should, sign out and sign in "
+        "with the account that has it.",
+    ),
     404: (
         "Page not found",
         "There is no page at this address. Check the link, or start from the home page.",
     ),
-    405: ("Not allowed", "This page cannot be used that way."),
+    405: (
+        "Not allowed",
+        "This page cannot be used that way. Go back to the page you came from and use its form.",
+    ),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: (
         "Too many attempts",
@@ -92,6 +99,8 @@ def render_error(
     title, default_text = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
     if code == 429 and description is None:
         description = too_many_attempts(retry_after)
+    if code == 413 and description is None:
+        description = too_large(current_app.config.get("MAX_CONTENT_LENGTH"))
     response = render_template(
         "errors/error.html", code=code, title=title, message=description or default_text
     )
@@ -108,6 +117,17 @@ def too_many_attempts(retry_after: int | None) -> str:
     return (
         "You have tried this too often in a short time. "
         f"Please wait {wait_phrase(retry_after)} and try again."
+    )
+
+
+def too_large(limit: int | None) -> str:
+    """The 413 sentence, with the limit and what to do."""
+    if not limit:
+        return MESSAGES[413][1]
+    size = f"{limit / 1_000_000:g} MB" if limit >= 1_000_000 else f"{limit // 1000} kB"
+    return (
+        f"What you sent is larger than this site accepts (at most {size} at once). "
+        "Send a smaller file, or split it into parts."
     )
 
 

@@ -207,3 +207,19 @@ def test_a_good_form_still_goes_through(app, client):
         client, "/account/login", {"username": "alice", "password": "nope-nope-nope"}
     )
     assert response.status_code == 401
+
+
+def test_a_too_large_request_says_the_limit_and_what_to_do(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 2_000_000
+    response = client.post("/account/login", data={"x": "y" * 2_100_000})
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "at most 2 MB at once" in html
+    assert "Send a smaller file, or split it into parts" in html
+
+
+def test_a_refusal_says_what_to_do_next(app, client, auth):
+    make_user(app, "alice")
+    auth.login("alice")
+    html = client.get("/admin/").get_data(as_text=True)
+    assert "sign in with the account that has it" in html
