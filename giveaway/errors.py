@@ -1,17 +1,26 @@
-"""Friendly error pages (HTML) for every 4xx and 5xx."""
+"""Friendly error pages (HTML) for every 4xx and 5xx, and no dead ends.
+
+Two answers lead on instead of stopping: an address that only receives a
+form, opened as a page (a bookmark, a reload, the address bar after a refused
+form), goes to the page where that form lives; a form whose CSRF token has
+expired goes back to its page with one sentence of why, and nothing is done.
+The JSON endpoints of the key ceremony keep answering JSON.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
+from urllib.parse import urlencode
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 from giveaway import db
 from giveaway.extensions import limiter, login_manager
@@ -20,12 +29,19 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
-    403: ("Not allowed", "You do not have permission to see this page."),
+    403: (
+        "Not allowed",
+        "You do not have permission to see this page. If you should, sign out and sign in "
+        "with the account that has it.",
+    ),
     404: (
         "Page not found",
         "There is no page at this address. Check the link, or start from the home page.",
     ),
-    405: ("Not allowed", "This page cannot be used that way."),
+    405: (
+        "Not allowed",
+        "This page cannot be used that way. Go back to the page you came from and use its form.",
+    ),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: (
         "Too many attempts",
@@ -42,10 +58,49 @@ MESSAGES = {
 }
 
 
+# Where the form of each address that only receives forms (POST) lives. A GET
+# there is sent to that page; every POST-only route must have a row (a test
+# walks `flask routes`). Routes that also answer GET are their own form page.
+FORM_PAGES: dict[str, str] = {
+    "accounts.change_password": "accounts.account",
+    "accounts.logout": "main.index",
+    "accounts.resend_verification": "accounts.account",
+    "admin.reset_2fa": "admin.user_detail",
+    "claims_admin.confirm_upload": "claims_admin.batches",
+    "claims_admin.upload": "claims_admin.batches",
+    "claims_admin.void_code": "claims_admin.batches",
+    "giveaway.claim": "giveaway.index",
+    "giveaway.notify": "giveaway.index",
+    "giveaway.setup_sign_in": "giveaway.setup",
+    "twofactor.register_key": "twofactor.security",
+    "twofactor.register_options": "twofactor.security",
+    "twofactor.remove_key": "twofactor.security",
+    "twofactor.signin_cancel": "accounts.login",
+    "twofactor.signin_options": "twofactor.challenge",
+    "twofactor.signin_recovery": "twofactor.challenge",
+    "twofactor.signin_totp": "twofactor.challenge",
+    "twofactor.signin_webauthn": "twofactor.challenge",
+    "twofactor.totp_remove": "twofactor.security",
+}
+
+FORM_ONLY = (
+    "That address only receives a form, so you have been brought to the page the form is on."
+)
+FORM_EXPIRED = (
+    "Your session expired before the form was sent, so nothing was done. "
+    "Please check the form and send it again."
+)
+FORM_EXPIRED_JSON = "Your session expired, so nothing was done. Reload the page and try again."
+
+
 def render_error(
     code: int, description: str | None = None, retry_after: int | None = None
 ) -> ResponseReturnValue:
     title, default_text = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+    if code == 429 and description is None:
+        description = too_many_attempts(retry_after)
+    if code == 413 and description is None:
+        description = too_large(current_app.config.get("MAX_CONTENT_LENGTH"))
     response = render_template(
         "errors/error.html", code=code, title=title, message=description or default_text
     )
@@ -55,21 +110,103 @@ def render_error(
     return response, code, headers
 
 
+def too_many_attempts(retry_after: int | None) -> str:
+    """The 429 sentence, saying how long to wait when the limit says so."""
+    if not retry_after:
+        return MESSAGES[429][1]
+    return (
+        "You have tried this too often in a short time. "
+        f"Please wait {wait_phrase(retry_after)} and try again."
+    )
+
+
+def too_large(limit: int | None) -> str:
+    """The 413 sentence, with the limit and what to do."""
+    if not limit:
+        return MESSAGES[413][1]
+    size = f"{limit / 1_000_000:g} MB" if limit >= 1_000_000 else f"{limit // 1000} kB"
+    return (
+        f"What you sent is larger than this site accepts (at most {size} at once). "
+        "Send a smaller file, or split it into parts."
+    )
+
+
+def wait_phrase(seconds: int) -> str:
+    """A wait in words: "45 seconds", "about 3 minutes", "about 2 hours"."""
+    if seconds <= 90:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    if seconds < 5400:
+        return f"about {math.ceil(seconds / 60)} minutes"
+    return f"about {math.ceil(seconds / 3600)} hours"
+
+
+def wants_json() -> bool:
+    """The key ceremony's fetches send and accept JSON; forms and address bars do not."""
+    if request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.accept_mimetypes.accept_html
+
+
+def form_page(method: str) -> str | None:
+    """The page that holds the form posted to (or opened at) the current address.
+
+    An address that also answers GET is its own page (with its query string,
+    and the `next` a sign-in form carried in a hidden field); a POST-only one
+    is looked up in FORM_PAGES. None when the address is not the portal's.
+    """
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        rule, args = adapter.match(method=method, return_rule=True)
+    except (NotFound, MethodNotAllowed, RequestRedirect):
+        return None
+    try:
+        page, _ = adapter.match(method="GET", return_rule=True)
+    except (NotFound, MethodNotAllowed, RequestRedirect):
+        page = None
+    # /account/verify/resend is also read as /account/verify/<token>: not its page.
+    if page is None or page.rule != rule.rule:
+        home = FORM_PAGES.get(rule.endpoint)
+        if home is None:
+            return None
+        wanted = set().union(*(r.arguments for r in current_app.url_map.iter_rules(home)))
+        return url_for(home, **{k: v for k, v in args.items() if k in wanted})
+    query = request.args.to_dict(flat=True)
+    carried = request.form.get("next")
+    if carried and "next" not in query:
+        query["next"] = carried
+    return request.path + ("?" + urlencode(query) if query else "")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
-        return render_error(
-            400,
-            "This form has expired or did not come from this site. Reload the page and try again.",
-        )
+        target = form_page(request.method)
+        if wants_json():
+            body = {"error": FORM_EXPIRED_JSON}
+            if target:
+                body["redirect"] = target
+            return jsonify(body), 400
+        if target is None:
+            return render_error(400, FORM_EXPIRED)
+        flash(FORM_EXPIRED, "warning")
+        return redirect(target, 303)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code is None or error.code < 400:
             return error
+        if error.code == 405 and request.method in ("GET", "HEAD"):
+            target = form_page("POST")
+            if target is not None:
+                flash(FORM_ONLY, "info")
+                return redirect(target, 303)
         retry_after = None
         if error.code == 429:
             retry_after = _retry_after(error)
+            if wants_json():
+                body = {"error": too_many_attempts(retry_after)}
+                return jsonify(body), 429, {"Retry-After": str(retry_after)}
         description = None
         if (
             error.code not in (404, 405, 500, 503)

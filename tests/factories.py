@@ -344,17 +344,23 @@ def enable_totp(app: Flask, user: Any, secret: str | None = None) -> str:
     return secret
 
 
-def add_recovery_codes(app: Flask, user: Any, count: int | None = None) -> list[str]:
+def add_recovery_codes(
+    app: Flask, user: Any, count: int | None = None, *, confirmed: bool = True
+) -> list[str]:
     """A new set of recovery codes (the account needs 2FA first); returns the plain codes.
 
     `count` sets how many the service makes (RECOVERY_CODE_COUNT) for this once.
+    `confirmed`: one code was typed back (the set counts as saved), as people do.
     """
     configured = app.config["RECOVERY_CODE_COUNT"]
     if count is not None:
         app.config["RECOVERY_CODE_COUNT"] = count
     try:
         with _work(app) as session:
-            codes = recovery.generate_recovery_codes(session, _fresh(session, user))
+            account = _fresh(session, user)
+            codes = recovery.generate_recovery_codes(session, account)
+            if confirmed and codes:
+                assert recovery.confirm_saved(session, account, codes[0])
     finally:
         app.config["RECOVERY_CODE_COUNT"] = configured
     return codes

@@ -193,7 +193,11 @@ def test_import_roles_bad_rows_change_nothing(any_app, tmp_path):
     result = any_app.test_cli_runner().invoke(args=["import-roles", str(csv)])
     assert result.exit_code == 1
     assert "2 bad rows, nothing imported" in result.output
-    assert "line 3: 'bad name!' is not a valid project name" in result.output
+    # Why, and what a valid name looks like, not only "not valid".
+    assert (
+        "line 3: 'bad name!' is not a valid project name: it contains ' ', '!'; a project "
+        "name uses only letters, digits" in result.output
+    )
     assert "line 4:" in result.output and "role must be Owner or Maintainer" in result.output
     with any_app.app_context():
         for model in (User, Project, Role):

@@ -90,12 +90,13 @@ def test_session_cookie_is_secure_over_https(app):
 )
 def test_every_post_needs_a_csrf_token(app, client, path, data):
     make_user(app, "alice")
+    # Refused and sent back to the form's page with why, not to a bare 400.
     response = client.post(path, data=data)
-    assert response.status_code == 400
-    html = response.get_data(as_text=True)
-    assert "This form has expired or did not come from this site" in html
+    assert response.status_code == 303
+    html = client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert "Your session expired before the form was sent, so nothing was done" in html
     response = client.post(path, data=data | {"csrf_token": "forged"})
-    assert response.status_code == 400
+    assert response.status_code == 303
 
 
 def test_every_post_route_is_csrf_protected(app):

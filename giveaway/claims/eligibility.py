@@ -204,12 +204,14 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
     checks: list[Check] = []
 
     if user is None:
+        # Not a failure: nobody has been checked yet (shown as "?", not as a red cross).
         checks.append(
             Check(
                 "signed_in",
                 "Signed in",
-                False,
-                "Sign in with your account on the index's portal so we can look at your projects.",
+                None,
+                "Sign in to check: with your account we can look at your projects and "
+                "your two-factor history.",
                 action="No account yet? Create one with the username you use on the package index.",
                 link_endpoint="accounts.login",
                 link_next="giveaway.index",

@@ -103,7 +103,8 @@ def steps(session: Session, user: User) -> Walkthrough:
     keys = status.key_count(session, user)
     has_totp = status.has_totp(user)
     verified = user.email_verified_at is not None
-    recovery = status.has_recovery_codes(session, user)
+    # Saved means one code was typed back, not merely shown once.
+    recovery = status.recovery_codes_saved(session, user)
     second_factor = keys >= 1 or has_totp
     verify = Step(
         "verify_email",

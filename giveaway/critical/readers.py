@@ -88,11 +88,7 @@ def _count(value: Any) -> int | None:
 
 
 def _name_problem(raw: str) -> str | None:
-    if not raw:
-        return "the project name is empty"
-    if len(raw) > MAX_NAME or not names.is_valid(raw):
-        return f"{raw[:80]!r} is not a valid project name"
-    return None
+    return names.problem(raw, MAX_NAME)
 
 
 def _bad_count(value: object) -> str:

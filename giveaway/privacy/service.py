@@ -48,6 +48,7 @@ HISTORY_KINDS: dict[str, str] = {
     "2fa:key_added": "Security key added",
     "2fa:key_removed": "Security key removed",
     "2fa:recovery_codes_generated": "New recovery codes made",
+    "2fa:recovery_codes_confirmed": "Recovery codes confirmed as saved",
     "2fa:recovery_code_used": "Recovery code used to sign in",
     "2fa:reset": "Two-factor authentication reset by an administrator",
     "2fa:sign_count_regression": "A security key reported an unexpected counter",

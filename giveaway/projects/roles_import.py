@@ -136,10 +136,9 @@ def _parse_record(
         return
     project, username, email, role = cells
     problems = []
-    if not project:
-        problems.append("the project name is empty")
-    elif not names.is_valid(project) or len(project) > 200:
-        problems.append(f"{project!r} is not a valid project name")
+    name_problem = names.problem(project)
+    if name_problem:
+        problems.append(name_problem)
     if project and not (username or email or role):
         if problems:
             bad.add(line, "; ".join(problems))

@@ -53,6 +53,17 @@ class SignInTotpForm(FlaskForm):
     )
 
 
+class RecoveryConfirmForm(FlaskForm):
+    """One code typed back from wherever the set was saved."""
+
+    code = StringField(
+        "One of your recovery codes",
+        validators=[DataRequired("Type one of the codes you saved."), Length(max=64)],
+        filters=[ascii_digits],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
 class SignInRecoveryForm(FlaskForm):
     recovery_code = StringField(
         "Recovery code",

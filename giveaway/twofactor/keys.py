@@ -211,7 +211,10 @@ def verify_key_signin(
     handle = wa.user_handle_of(credential)
     if key is None or (handle is not None and handle != user.webauthn_user_handle):
         events.record(session, "login:2fa_failure", user, method="webauthn", reason="unknown key")
-        raise TwoFactorError("This security key is not registered to your account.")
+        raise TwoFactorError(
+            "This security key is not registered to this account. Try another of your keys, "
+            "or use a recovery code."
+        )
     try:
         assertion = wa.verify_authentication(credential, challenge, public_key=key.public_key)
     except wa.CeremonyError as exc:

@@ -57,6 +57,8 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set on the whole set once one of its codes was typed back: proof it was saved.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # Unique handles; an index rather than a constraint so that SQLite can add it

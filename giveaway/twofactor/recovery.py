@@ -1,7 +1,9 @@
 """Recovery codes: random, shown once, stored as keyed hashes, single-use.
 
 A set replaces the one before; the first set needs no password (it comes
-right after adding a first method), a new set does.
+right after adding a first method), a new set does. A set counts as saved
+only once one of its codes has been typed back (as PyPI asks): being shown
+the codes once proves nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
@@ -140,6 +143,54 @@ def new_set(session: Session, user: User, password: str | None) -> list[str]:
             )
         check_password(user, password)
     return generate_recovery_codes(session, user)
+
+
+def confirm_saved(session: Session, user: User, code: str) -> bool:
+    """True (and the set marked saved) when `code` is one of the user's unused codes.
+
+    Typing a code back proves the set was kept somewhere; the code is not used up.
+    """
+    if not looks_like_code(code):
+        return False
+    matched = session.scalar(
+        select(RecoveryCode.id).where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == digest(code),
+            RecoveryCode.used_at.is_(None),
+        )
+    )
+    if matched is None:
+        return False
+    session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.confirmed_at.is_(None))
+        .values(confirmed_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    events.record(session, "2fa:recovery_codes_confirmed", user)
+    return True
+
+
+def download_name(site_name: str, username: str) -> str:
+    """The file name of the downloaded codes: the site's and the person's names."""
+    return f"{_slug(site_name)}-{_slug(username)}-recovery-codes.txt"
+
+
+def as_text(codes: list[str], *, site_name: str, username: str, made_at: datetime) -> str:
+    """The codes as a plain text file to keep (download, print or paste)."""
+    lines = [
+        f"{site_name}: recovery codes for {username}",
+        f"Made {made_at:%Y-%m-%d %H:%M} UTC. Each code signs you in once; a new set "
+        "replaces this one.",
+        "",
+        *codes,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "account"
 
 
 def due_after_adding(session: Session, user: User, *, had_2fa_before: bool) -> bool:

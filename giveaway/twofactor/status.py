@@ -97,6 +97,22 @@ def has_recovery_codes(session: Session, user: User) -> bool:
     return recovery_codes_left(session, user) > 0
 
 
+def recovery_codes_saved(session: Session, user: User) -> bool:
+    """True when unused codes are left and one of their set was typed back (it was saved)."""
+    return (
+        session.scalar(
+            select(RecoveryCode.id)
+            .where(
+                RecoveryCode.user_id == user.id,
+                RecoveryCode.used_at.is_(None),
+                RecoveryCode.confirmed_at.is_not(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def has_2fa(user: User) -> bool:
     """True when signing in as `user` needs a second factor now."""
     if has_totp(user):

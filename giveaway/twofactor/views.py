@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
-from giveaway import db
+from giveaway import clock, db
 from giveaway.accounts import service as accounts_service
 from giveaway.accounts.forms import ResendVerificationForm
 from giveaway.accounts.loader import start_session
@@ -30,6 +30,7 @@ from giveaway.security import safe_next
 from giveaway.twofactor import challenges, changes, keys, recovery, signin, status, totp
 from giveaway.twofactor.forms import (
     PasswordConfirmForm,
+    RecoveryConfirmForm,
     RecoveryGenerateForm,
     SignInRecoveryForm,
     SignInTotpForm,
@@ -284,7 +285,7 @@ def recovery_codes() -> ResponseReturnValue:
             except changes.TwoFactorError as exc:
                 _show(form, exc)
             else:
-                return render_template("twofactor/recovery_codes_new.html", codes=codes, back=back)
+                return _new_codes_page(user, codes, back)
         http_status = 400
     return (
         render_template(
@@ -293,7 +294,62 @@ def recovery_codes() -> ResponseReturnValue:
             left=status.recovery_codes_left(s, user),
             low=recovery.recovery_codes_low(s, user),
             existing=existing,
+            saved=status.recovery_codes_saved(s, user),
             enabled=status.has_2fa(user),
+            back=back,
+        ),
+        http_status,
+    )
+
+
+def _new_codes_page(user: User, codes: list[str], back: str | None) -> ResponseReturnValue:
+    """The new set, once: to download, print or copy, then one typed back to confirm."""
+    site = current_app.config["SITE_NAME"]
+    response = current_app.make_response(
+        render_template(
+            "twofactor/recovery_codes_new.html",
+            codes=codes,
+            back=back,
+            text=recovery.as_text(
+                codes, site_name=site, username=user.username, made_at=clock.now()
+            ),
+            download_name=recovery.download_name(site, user.username),
+            confirm_form=RecoveryConfirmForm(),
+        )
+    )
+    # Shown once: never kept by a cache, and not offered again by the Back button.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/security/recovery-codes/confirm", methods=["GET", "POST"])
+@login_required
+@manage_limit
+def recovery_confirm() -> ResponseReturnValue:
+    """Type one code back: only then does the set count as saved."""
+    user = _user()
+    s = db.session()
+    back = _next()
+    if not status.has_recovery_codes(s, user):
+        flash("You have no recovery codes to confirm yet: create a set first.", "info")
+        return redirect(url_for("twofactor.recovery_codes", next=back))
+    form = RecoveryConfirmForm()
+    http_status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            if recovery.confirm_saved(s, user, form.code.data or ""):
+                flash("Your recovery codes are saved: keep them away from your keys.", "success")
+                return redirect(back or url_for("twofactor.security"), 303)
+            form.code.errors = [
+                "That is not one of your unused recovery codes. Look at the codes you saved "
+                "(letters and digits, in four groups) and type one of them."
+            ]
+        http_status = 400
+    return (
+        render_template(
+            "twofactor/recovery_codes_confirm.html",
+            form=form,
+            saved=status.recovery_codes_saved(s, user),
             back=back,
         ),
         http_status,

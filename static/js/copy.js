@@ -1,4 +1,5 @@
 // Copy buttons: <button data-copy-target="ID"> copies the text of element ID.
+// Print buttons: <button data-print> opens the browser's print dialog.
 // Falls back to selecting the text when the Clipboard API is unavailable.
 (function () {
   "use strict";
@@ -28,7 +29,12 @@
     if (!target) {
       return;
     }
-    var text = target.textContent.trim();
+    // A list marked data-copy-lines is copied one item per line (the recovery codes).
+    var text = target.hasAttribute("data-copy-lines")
+      ? Array.prototype.map.call(target.querySelectorAll("li"), function (li) {
+          return li.textContent.trim();
+        }).join("\n")
+      : target.textContent.trim();
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(
         function () { announce(button, "Copied to the clipboard."); },
@@ -40,8 +46,14 @@
     }
   });
 
-  // The button only makes sense with JavaScript: show it now.
-  document.querySelectorAll("[data-copy-target][hidden]").forEach(function (button) {
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
+
+  // The buttons only make sense with JavaScript: show them now.
+  document.querySelectorAll("[data-copy-target][hidden], [data-print][hidden]").forEach(function (button) {
     button.hidden = false;
   });
 })();

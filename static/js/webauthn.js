@@ -15,7 +15,13 @@
       "This browser cannot use security keys. Please use a current version of Firefox, Chrome, Edge or Safari" +
       " with JavaScript turned on.",
     cancelled:
-      "The security key request was cancelled or timed out. Insert your key, click the button again and touch the key.",
+      "The security key request was cancelled. Insert your key, click the button again and touch the key.",
+    timedOut:
+      "The security key request timed out: no key was touched in time. Insert your key, click the button again and touch the key.",
+    // At sign-in the browser lists only this account's keys; another key
+    // cannot answer, and the browser reports that as it reports a cancel.
+    notRegistered:
+      "No key registered to this account answered. If you touched a key, it is not registered to this account: try another of your keys, or use a recovery code. If you cancelled, click the button again.",
     duplicate: "This security key is already registered to your account. Use another key.",
     security: "The browser refused the request for this site's address. Open the portal at its usual address.",
     network: "The portal could not be reached. Check your connection and try again.",
@@ -97,13 +103,27 @@
     };
   }
 
-  function errorMessage(error) {
+  // Why the browser said no. Chromium answers NotAllowedError alike for a
+  // cancel, a timeout and (at sign-in) a key that holds none of the listed
+  // credentials; the time it took tells a timeout apart, the mode the rest.
+  function errorMessage(error, mode, elapsed, timeout) {
     if (!error) return MESSAGES.cancelled;
-    if (error.name === "NotAllowedError" || error.name === "AbortError") return MESSAGES.cancelled;
+    if (error.name === "NotAllowedError" || error.name === "AbortError") {
+      if (timeout && elapsed >= timeout * 0.9) return MESSAGES.timedOut;
+      return mode === "register" ? MESSAGES.cancelled : MESSAGES.notRegistered;
+    }
     if (error.name === "InvalidStateError") return MESSAGES.duplicate;
     if (error.name === "SecurityError") return MESSAGES.security;
     if (error.name === "NotSupportedError") return MESSAGES.unsupported;
     return MESSAGES.cancelled;
+  }
+
+  // The server says how long to wait (Retry-After); say it rather than guess.
+  function tooMany(response) {
+    var seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+    if (!seconds) return "Too many attempts. Please wait a little and try again.";
+    var wait = seconds <= 90 ? seconds + (seconds === 1 ? " second" : " seconds") : "about " + Math.ceil(seconds / 60) + " minutes";
+    return "Too many attempts. Please wait " + wait + " and try again.";
   }
 
   function postJSON(url, csrf, body) {
@@ -116,12 +136,12 @@
       return response
         .json()
         .catch(function () {
-          return { error: response.status === 429 ? "Too many attempts. Please wait a minute and try again." : MESSAGES.network };
+          return { error: response.status === 429 ? tooMany(response) : MESSAGES.network };
         })
         .then(function (data) {
           data = data || {};
           data.status = response.status;
-          if (response.status === 429 && !data.error) data.error = "Too many attempts. Please wait a minute and try again.";
+          if (response.status === 429 && !data.error) data.error = tooMany(response);
           return data;
         });
     });
@@ -194,6 +214,8 @@
     button.addEventListener("click", function () {
       if (busy || !options) return;
       var promise;
+      var started = Date.now();
+      var timeout = options.timeout || 0;
       if (mode === "register") {
         var label = labelInput.value.trim();
         if (!label) {
@@ -221,7 +243,7 @@
           return finish(credential);
         })
         .catch(function (error) {
-          say(errorMessage(error), "error");
+          say(errorMessage(error, mode, Date.now() - started, timeout), "error");
           return prepare();
         })
         .then(function () {

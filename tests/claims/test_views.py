@@ -96,14 +96,15 @@ def test_claim_without_csrf_is_refused(app, client, auth):
     make_maintainer(app, "maria")
     auth.login("maria")
     response = client.post("/giveaway/claim", data={"region": "FR"})
-    assert response.status_code == 400
+    assert response.status_code == 303  # back to the form, with why
+    assert response.headers["Location"] == "/giveaway"
     with app.app_context():
         assert db.session().scalar(select(PromoCode.claimed_by_id)) is None
 
 
 def test_claim_needs_sign_in(client):
     response = client.post("/giveaway/claim", data={"region": "FR"})
-    assert response.status_code in (302, 400)
+    assert response.status_code in (302, 303)
 
 
 def test_ineligible_user_cannot_claim_by_posting(app, client, auth):
@@ -222,3 +223,15 @@ def test_notify_me_is_only_for_those_held_back_by_the_empty_pool(app, client, au
     assert response.status_code == 403
     with app.app_context():
         assert db.session().scalar(select(RestockRequest.id)) is None
+
+
+def test_a_signed_out_visitor_is_not_told_they_failed_the_sign_in_check(client):
+    html = client.get("/giveaway").get_data(as_text=True)
+    item = re.search(r'<li class="(\w+)" data-check="signed_in">(.*?)</li>', html, re.S)
+    assert item, html
+    state, body = item.groups()
+    assert state == "pending"
+    assert "✗" not in body and "Not met:" not in body
+    assert "Not checked yet:" in body
+    assert "Sign in to check" in body
+    assert "/account/login?next=%2Fgiveaway" in body or "/account/login?next=/giveaway" in body

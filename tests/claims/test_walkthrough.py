@@ -94,6 +94,13 @@ CASES = {
         "sign_in_with_key",
         {"verify_email", "redeem", "first_key", "second_key", "recovery_codes"},
     ),
+    # Shown once but never typed back: not saved yet (as PyPI asks).
+    "code, two keys, recovery codes not typed back": (
+        dict(keys=2, recovery="shown"),
+        "keys",
+        "recovery_codes",
+        {"verify_email", "redeem", "first_key", "second_key"},
+    ),
     "code, two keys, recovery codes, signed in with a key": (
         dict(keys=2, recovery=True, used=True),
         "keys",
@@ -121,7 +128,7 @@ def test_steps_follow_from_state(app, state, path, current, done):  # type: igno
     if state.get("totp"):
         enable_totp(app, user)
     if state.get("recovery"):
-        add_recovery_codes(app, user)
+        add_recovery_codes(app, user, confirmed=state["recovery"] != "shown")
 
     walk = walk_for(app, user)
 
@@ -231,7 +238,9 @@ def test_unverified_email_gets_the_resend_button_and_comes_back(app, client, aut
 def test_sign_in_again_signs_out_and_comes_back(app, client, auth):  # type: ignore[no-untyped-def]
     make_user(app, "ana")
     auth.login("ana")
-    assert client.post("/giveaway/setup/sign-in-again").status_code == 400  # no CSRF token
+    refused = client.post("/giveaway/setup/sign-in-again")  # no CSRF token: still signed in
+    assert refused.status_code == 303 and refused.headers["Location"] == SETUP
+    assert client.get(SETUP).status_code == 200
     response = post_form(client, "/giveaway/setup/sign-in-again", {}, page="/account/")
     assert response.status_code == 303
     assert response.headers["Location"] == "/account/login?next=/giveaway/setup"
@@ -266,10 +275,29 @@ def test_totp_path_comes_back_to_the_walkthrough(app, client, auth):  # type: ig
         page="/account/security/recovery-codes?next=/giveaway/setup",
     )
     assert made.status_code == 200
-    assert 'href="/giveaway/setup">I have saved them' in made.get_data(as_text=True)
+    # Shown is not saved: the step is done once one code is typed back.
+    assert 'action="/account/security/recovery-codes/confirm?next=/giveaway/setup"' in (
+        made.get_data(as_text=True)
+    )
+    assert 'data-step="recovery_codes" aria-current="step"' in client.get(SETUP).get_data(
+        as_text=True
+    )
+    confirmed = type_a_code_back(client, made.get_data(as_text=True))
+    assert confirmed.headers["Location"] == "/giveaway/setup"
     html = client.get(SETUP).get_data(as_text=True)
     assert "Done: your account is protected" in html
     assert 'aria-current="step"' not in html
+
+
+def type_a_code_back(client, new_codes_page: str):  # type: ignore[no-untyped-def]
+    """Confirm the set just shown by typing its last code back."""
+    import re
+
+    code = re.findall(r"<li><code>([a-z2-7-]+)</code></li>", new_codes_page)[-1]
+    path = "/account/security/recovery-codes/confirm?next=/giveaway/setup"
+    response = post_form(client, path, {"code": code}, page=path)
+    assert response.status_code == 303
+    return response
 
 
 def test_off_site_next_is_ignored_on_the_security_pages(app, client, auth):  # type: ignore[no-untyped-def]
@@ -364,6 +392,8 @@ def test_the_whole_walkthrough_with_software_keys(app):  # type: ignore[no-untyp
     assert current() == "recovery_codes"
     made = post_form(client, "/account/security/recovery-codes?next=/giveaway/setup", {})
     assert made.status_code == 200
+    assert current() == "recovery_codes"  # shown, not yet typed back
+    type_a_code_back(client, made.get_data(as_text=True))
     assert current() == "sign_in_with_key"
     post_form(client, "/giveaway/setup/sign-in-again", {}, page=SETUP)
     flow.password("maria", next_url=SETUP)

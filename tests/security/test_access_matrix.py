@@ -62,6 +62,8 @@ MATRIX: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("GET", "/account/security"): USER,
     ("GET", "/account/security/recovery-codes"): USER,
     ("POST", "/account/security/recovery-codes"): USER,
+    ("GET", "/account/security/recovery-codes/confirm"): USER,
+    ("POST", "/account/security/recovery-codes/confirm"): USER,
     # TOTP already on (the admin): back to the security page.
     ("GET", "/account/security/totp"): ("login", "ok", "ok", "security"),
     ("POST", "/account/security/totp"): ("login", "ok", "ok", "security"),

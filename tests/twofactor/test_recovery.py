@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
 
 from giveaway import db
-from giveaway.twofactor import keys, status
+from giveaway.twofactor import keys, recovery, status
 from giveaway.twofactor.models import RecoveryCode
 from tests.factories import events_of, reload_user
 
@@ -136,3 +137,91 @@ def test_removing_the_last_method_drops_the_codes(app, flow, alice_with_key):
     with app.app_context():
         assert status.recovery_codes_left(db.session(), user) == 0
     assert reload_user(app, "alice").first_2fa_enabled_at is not None
+
+
+# --- keeping the codes: download, print, copy, and one typed back -------------------------
+
+
+def test_new_codes_can_be_downloaded_printed_and_copied(app, flow, alice_with_key):
+    token = flow.token("/account/security/recovery-codes")
+    response = flow.client.post("/account/security/recovery-codes", data={"csrf_token": token})
+    html = response.get_data(as_text=True)
+    codes = re.findall(r"<li><code>([a-z2-7-]+)</code></li>", html)
+    assert response.headers["Cache-Control"] == "no-store"
+    # The download works without JavaScript: the file is in the link itself.
+    link = re.search(r'href="data:text/plain;charset=utf-8,([^"]+)" download="([^"]+)"', html)
+    assert link, html
+    assert link.group(2) == "security-key-giveaway-alice-recovery-codes.txt"
+    text = unquote(link.group(1))
+    assert "recovery codes for alice" in text
+    assert all(f"\n{code}\n" in text for code in codes)
+    assert "data-print" in html and "Copy all codes" in html
+    assert "data-copy-lines" in html and "js/copy.js" in html
+    # "I have saved them" is no longer a link: one code must be typed back.
+    assert "I have saved them" not in html
+    assert 'action="/account/security/recovery-codes/confirm"' in html
+
+
+def test_the_codes_count_as_saved_only_once_one_is_typed_back(app, flow, alice_with_key):
+    codes = create_codes(flow)
+    user = reload_user(app, "alice")
+    with app.app_context():
+        assert not status.recovery_codes_saved(db.session(), user)
+    page = flow.client.get("/account/security/recovery-codes").get_data(as_text=True)
+    assert "You have not confirmed that you saved them yet" in page
+
+    token = flow.token("/account/security/recovery-codes/confirm")
+    wrong = flow.client.post(
+        "/account/security/recovery-codes/confirm",
+        data={"csrf_token": token, "code": "aaaa-bbbb-cccc-dddd"},
+    )
+    assert wrong.status_code == 400
+    assert "That is not one of your unused recovery codes" in wrong.get_data(as_text=True)
+    with app.app_context():
+        assert not status.recovery_codes_saved(db.session(), user)
+
+    right = flow.client.post(
+        "/account/security/recovery-codes/confirm?next=/giveaway/setup",
+        data={"csrf_token": token, "code": codes[3].upper()},
+    )
+    assert right.status_code == 303
+    assert right.headers["Location"] == "/giveaway/setup"
+    with app.app_context():
+        assert status.recovery_codes_saved(db.session(), user)
+        assert status.recovery_codes_left(db.session(), user) == 10  # not used up
+    assert events_of(app, "2fa:recovery_codes_confirmed")
+    page = flow.client.get("/account/security/recovery-codes").get_data(as_text=True)
+    assert "You typed one of them back" in page
+
+
+def test_a_new_set_must_be_confirmed_again(app, flow, alice_with_key):
+    old = create_codes(flow)
+    with app.app_context():
+        assert recovery.confirm_saved(db.session(), reload_user(app, "alice"), old[0])
+        db.session().commit()
+    new = create_codes(flow, password="a-long-test-passphrase")
+    user = reload_user(app, "alice")
+    with app.app_context():
+        assert not status.recovery_codes_saved(db.session(), user)
+        assert not recovery.confirm_saved(db.session(), user, old[0])
+        assert not recovery.confirm_saved(db.session(), user, "short")
+        assert recovery.confirm_saved(db.session(), user, new[0])
+
+
+def test_a_used_code_cannot_confirm_the_set(app, flow, alice_with_key):
+    codes = create_codes(flow)
+    flow.logout()
+    flow.password("alice")
+    assert flow.signin_recovery(codes[0]).status_code == 302
+    token = flow.token("/account/security/recovery-codes/confirm")
+    response = flow.client.post(
+        "/account/security/recovery-codes/confirm", data={"csrf_token": token, "code": codes[0]}
+    )
+    assert response.status_code == 400
+
+
+def test_confirming_without_codes_leads_to_making_them(app, flow, alice):
+    flow.password("alice")
+    response = flow.client.get("/account/security/recovery-codes/confirm")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account/security/recovery-codes"

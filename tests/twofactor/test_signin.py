@@ -75,7 +75,10 @@ def test_another_users_key_is_refused(app, flow, alice_with_key):
     answer = bob_key.get(options, credential=bob_key.credentials[0])
     response = flow.signin_answer(answer)
     assert response.status_code == 400
-    assert "not registered to your account" in response.get_json()["error"]
+    assert (
+        "This security key is not registered to this account. Try another of your keys"
+        in response.get_json()["error"]
+    )
     assert flow.signed_in_as() is None
     assert events_of(app, "login:2fa_failure")
 
