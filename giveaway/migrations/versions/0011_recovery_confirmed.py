@@ -1,7 +1,7 @@
 """recovery_confirmed: when a set of recovery codes was proven saved (one typed back)
 
-Revision ID: 0010_recovery_confirmed
-Revises: 0009_ops
+Revision ID: 0011_recovery_confirmed
+Revises: 0010_store_url
 Create Date: 2026-12-02 07:30:00
 
 Sets made before this revision stay unconfirmed: their owners are asked to
@@ -15,8 +15,8 @@ from alembic import op
 
 import giveaway.db
 
-revision: str = "0010_recovery_confirmed"
-down_revision: str | None = "0009_ops"
+revision: str = "0011_recovery_confirmed"
+down_revision: str | None = "0010_store_url"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
