@@ -276,8 +276,9 @@ def maria_line(session: Session, maria: User, now: datetime) -> str:
         claimed = result.claimed
         return (
             f"maria has claimed {claimed.code} "
-            f"(use before {format_datetime(claimed.expires_at)}); "
-            "/giveaway/setup walks her through registering both keys"
+            f"(use before {format_datetime(claimed.expires_at)}) and registered "
+            f"{status.key_count(session, maria)} security keys; /giveaway/setup walks her "
+            "through the rest"
         )
     if not result.eligible:
         reasons = "; ".join(f"{c.title}: {c.reason}" for c in result.failed)
