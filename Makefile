@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test install lint clean-instance
+.PHONY: run demo-reset test install lint clean-instance
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,19 @@ instance/settings.py:
 	mkdir -p instance
 	printf 'SECRET_KEY = "%s"\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > $@
 
-# Set up, fill the demo database (SQLite in instance/) and serve on http://localhost:$(PORT).
-# Emailed links point at the same port (GIVEAWAY_BASE_URL).
+# Set up, build the demo database (SQLite in instance/) the first time, and serve on
+# http://localhost:$(PORT). Later runs keep the demo (claims, keys, the admin's
+# authenticator entry); `make demo-reset` starts it over. Emailed links and the
+# security keys' origin follow the port (GIVEAWAY_BASE_URL).
 RUN_ENV := GIVEAWAY_SETTINGS=instance/settings.py GIVEAWAY_BASE_URL=http://localhost:$(PORT)
 
 run: install instance/settings.py
 	$(RUN_ENV) $(BIN)/giveaway demo
 	$(RUN_ENV) $(BIN)/flask --app wsgi run --port $(PORT)
+
+# Replace the demo database with a new one (new data, new admin TOTP secret).
+demo-reset: install instance/settings.py
+	$(RUN_ENV) $(BIN)/giveaway demo --reset
 
 # Set up (virtualenv, Chromium, services) and run the whole test suite.
 test: install node_modules/.installed

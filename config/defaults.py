@@ -89,10 +89,12 @@ WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
 
 # Two-factor authentication. The WebAuthn relying party comes from here, never
 # from the request: RP id is the site's domain (no scheme, no port), the
-# origin is the exact scheme://host[:port] browsers show.
-WEBAUTHN_RP_ID = "localhost"
+# origin is the exact scheme://host[:port] browsers show. Empty means "from
+# BASE_URL" (its scheme, host and port; its host name as the RP id), so a
+# portal served on another port registers keys for that port.
+WEBAUTHN_RP_ID = ""
 WEBAUTHN_RP_NAME = "Security Key Giveaway"
-WEBAUTHN_ORIGIN = "http://localhost:5000"
+WEBAUTHN_ORIGIN = ""
 WEBAUTHN_TIMEOUT_MS = 120000  # how long the browser waits for a key
 WEBAUTHN_CHALLENGE_TTL = 300  # seconds a challenge stays valid
 # After the password, how long the second step of a sign-in may take.

@@ -92,10 +92,23 @@ def _read_text(file: Path) -> str:
 
 
 @command("demo")
-@click.option("--reset/--no-reset", default=True, help="Start from an empty database.")
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Start over: replace everything in the database with a new demo.",
+)
 def demo_command(reset: bool) -> None:
-    """Build a demo database with realistic data and print how to sign in."""
-    for line in demo.build(reset=reset):
+    """Build the demo database (or keep the one there) and print how to sign in.
+
+    The demo is built when the database has none; otherwise it is kept, with its
+    claims, keys and the admin's authenticator entry, until --reset.
+    """
+    try:
+        lines = demo.build(reset=reset, say=click.echo)
+    except demo.DemoRefused as exc:
+        fail(str(exc))
+        return
+    for line in lines:
         click.echo(line)
 
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
@@ -49,6 +50,7 @@ def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         )
     if not app.config["MAIL_URL"]:
         app.config["MAIL_URL"] = "file://" + os.path.join(app.instance_path, "outbox")
+    derive_relying_party(app)
     # Flask-Limiter reads these names.
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True
@@ -66,6 +68,7 @@ def check(app: Flask, area_checks: Iterable[Callable[[], None]] = ()) -> None:
     _check_secret_key(app)
     _check_database_url(app)
     _check_time_zone(app)
+    _check_relying_party(app)
     with app.app_context():
         for area_check in area_checks:
             try:
@@ -87,6 +90,75 @@ def _check_secret_key(app: Flask) -> None:
             "to a long random value, e.g. the output of "
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'. "
             "Debug and testing modes allow the default."
+        )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of `url` as a browser writes its origin (default ports left out).
+
+    Raises ValueError when `url` has no http(s) scheme or no host.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http:// or https:// address with a host name")
+    port = parts.port  # raises ValueError for a port that is not a number
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def derive_relying_party(app: Flask) -> None:
+    """WEBAUTHN_ORIGIN and WEBAUTHN_RP_ID from BASE_URL, unless set explicitly.
+
+    The one place they are worked out: security keys answer for the origin the
+    browser shows, so a portal served at BASE_URL must expect that origin (a
+    fixed default port made every registration on another port fail). A BASE_URL
+    that gives no origin is left for `check` to refuse with the reason.
+    """
+    try:
+        derived = origin_of(str(app.config.get("BASE_URL") or ""))
+    except ValueError:
+        return
+    if not app.config.get("WEBAUTHN_ORIGIN"):
+        app.config["WEBAUTHN_ORIGIN"] = derived
+    if not app.config.get("WEBAUTHN_RP_ID"):
+        app.config["WEBAUTHN_RP_ID"] = urlsplit(app.config["WEBAUTHN_ORIGIN"]).hostname or ""
+
+
+def _check_relying_party(app: Flask) -> None:
+    """The origin is an origin, and the RP id is its host or a domain above it."""
+    origin = str(app.config.get("WEBAUTHN_ORIGIN") or "")
+    rp_id = str(app.config.get("WEBAUTHN_RP_ID") or "")
+    if not origin:
+        raise SettingsError(
+            f"Refusing to start: BASE_URL {app.config.get('BASE_URL')!r} is not an http:// or "
+            "https:// address with a host name, so the security keys' origin cannot be taken "
+            "from it. Set BASE_URL (e.g. http://localhost:5000) or WEBAUTHN_ORIGIN."
+        )
+    try:
+        exact = origin_of(origin)
+    except ValueError as exc:
+        raise SettingsError(
+            f"Refusing to start: WEBAUTHN_ORIGIN {origin!r} is not an origin "
+            "(scheme://host[:port], e.g. https://giveaway.index.example)."
+        ) from exc
+    if exact != origin.rstrip("/"):
+        raise SettingsError(
+            f"Refusing to start: WEBAUTHN_ORIGIN {origin!r} must be exactly what browsers show, "
+            f"{exact!r} (no path, no default port)."
+        )
+    host = urlsplit(exact).hostname or ""
+    if not rp_id or not (host == rp_id or host.endswith("." + rp_id)):
+        raise SettingsError(
+            f"Refusing to start: WEBAUTHN_RP_ID {rp_id!r} must be the host name of "
+            f"WEBAUTHN_ORIGIN ({host!r}) or a domain it belongs to."
         )
 
 

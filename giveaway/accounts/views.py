@@ -17,7 +17,7 @@ from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 
 from giveaway import db
-from giveaway.accounts import limits, passwords, service, tokens
+from giveaway.accounts import breached, limits, passwords, service, tokens
 from giveaway.accounts.forms import (
     ChangePasswordForm,
     LoginForm,
@@ -102,9 +102,11 @@ def login() -> ResponseReturnValue:
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            user = service.authenticate(
-                db.session(), form.username.data or "", form.password.data or ""
-            )
+            password = form.password.data or ""
+            user = service.authenticate(db.session(), form.username.data or "", password)
+            if user is not None and breached.stop_if_breached(db.session(), user, password):
+                # Not signed in: the new password comes from the emailed link.
+                return _login_refused(form, next_url, breached.MESSAGE, 403)
             if user is not None:
                 if signin.needs_second_factor(user, next_url):
                     # Not signed in yet: the second factor comes first.
@@ -113,6 +115,10 @@ def login() -> ResponseReturnValue:
                 start_session(user)
                 flash(f"Signed in as {user.username}.", "success")
                 return redirect(next_url)
+            if breached.is_turned_off(
+                service.by_username(db.session(), (form.username.data or "").strip()), password
+            ):
+                return _login_refused(form, next_url, breached.MESSAGE_AGAIN, 403)
             form.password.errors = list(form.password.errors) + [
                 "The username or password is not correct."
             ]
@@ -120,6 +126,13 @@ def login() -> ResponseReturnValue:
         else:
             status = 400
     return render_template("accounts/login.html", form=form, next=next_url), status
+
+
+def _login_refused(
+    form: LoginForm, next_url: str, message: str, status: int
+) -> ResponseReturnValue:
+    form.password.errors = [message]
+    return render_template("accounts/login.html", form=form, next=next_url, breached=True), status
 
 
 @bp.post("/logout")

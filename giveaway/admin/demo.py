@@ -3,13 +3,15 @@
 Synthetic maintainers of critical projects claim codes over the last weeks, some
 register keys, and four weeks of adoption snapshots lead up to today's real
 figure. The demo admin gets TOTP and recovery codes (admin pages need 2FA); the
-secret, its otpauth:// URI and the recovery codes are printed.
+demo's printout shows the secret (from the database, on every run) and the
+recovery codes (once, when they are made).
 """
 
 from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -34,8 +36,12 @@ SNAPSHOT_DAYS = 28
 EARLY_BATCH_CODES = 80
 
 
+def _quiet(_line: str) -> None:
+    pass
+
+
 def admin_2fa(session: Session, username: str) -> list[str]:
-    """TOTP and recovery codes for the demo admin; lines telling how to use them."""
+    """TOTP and recovery codes for the demo admin; the plain recovery codes."""
     admin = session.scalar(select(User).where(User.username == username))
     if admin is None:
         return []
@@ -46,15 +52,7 @@ def admin_2fa(session: Session, username: str) -> list[str]:
     codes = recovery.generate(current_app.config["RECOVERY_CODE_COUNT"])
     for code in codes:
         session.add(RecoveryCode(user_id=admin.id, code_hash=recovery.digest(code), created_at=now))
-    issuer = current_app.config["TOTP_ISSUER"] or current_app.config["SITE_NAME"]
-    return [
-        "  admin pages need 2FA: the admin has an authenticator app (TOTP). Add it to yours with",
-        f"    the secret {totp.grouped(secret)}",
-        f"    or the URI {totp.provisioning_uri(secret, admin.username, issuer)}",
-        "    or sign in with one of these single-use recovery codes:",
-        "    " + "  ".join(codes[:5]),
-        "    " + "  ".join(codes[5:]),
-    ]
+    return codes
 
 
 def _fake_key(user_id: int, label: str, created: datetime) -> WebAuthnCredential:
@@ -71,8 +69,11 @@ def _fake_key(user_id: int, label: str, created: datetime) -> WebAuthnCredential
     )
 
 
-def history(session: Session) -> list[str]:
-    """Maintainers, claims over the last weeks, keys, and adoption snapshots."""
+def history(session: Session, say: Callable[[str], None] = _quiet) -> str:
+    """Maintainers, claims over the last weeks, keys, and adoption snapshots.
+
+    Says each part as it is made; returns what the step made.
+    """
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     now = clock.now()
     start = now - timedelta(days=HISTORY_DAYS)
@@ -120,6 +121,9 @@ def history(session: Session) -> list[str]:
     )
     batch = pool.add_batch(session, sorted(codes), details, None, start)
     session.flush()
+    say(
+        f"    {MAINTAINERS} maintainers of {PROJECTS} more critical projects, a batch of {EARLY_BATCH_CODES} codes"
+    )
     free = list(
         session.scalars(
             select(PromoCode.id).where(PromoCode.batch_id == batch.id).order_by(PromoCode.id)
@@ -156,6 +160,7 @@ def history(session: Session) -> list[str]:
                         )
                     )
     session.flush()
+    say(f"    {claims} claims over {HISTORY_DAYS} days, and the keys registered since")
 
     # Today's snapshot is real; the weeks before are synthetic, rising towards it.
     today, _ = insight.record_snapshot(session, now)
@@ -177,8 +182,7 @@ def history(session: Session) -> list[str]:
                 recorded_at=datetime.combine(day, datetime.min.time(), UTC) + timedelta(minutes=5),
             )
         )
-    return [
-        f"  admin dashboard: {MAINTAINERS} synthetic maintainers of {PROJECTS} critical projects, "
-        f"{claims} claims over {HISTORY_DAYS} days, {SNAPSHOT_DAYS} days of adoption snapshots "
-        "at /admin/"
-    ]
+    return (
+        f"{MAINTAINERS} synthetic maintainers of {PROJECTS} more critical projects, "
+        f"{claims} claims over {HISTORY_DAYS} days, {SNAPSHOT_DAYS} days of adoption snapshots"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -23,7 +24,12 @@ def demo_code() -> str:
     return "-".join("".join(secrets.choice(ALPHABET) for _ in range(4)) for _ in range(3))
 
 
-def giveaway_demo(session: Session) -> list[str]:
+def _quiet(_line: str) -> None:
+    pass
+
+
+def giveaway_demo(session: Session, say: Callable[[str], None] = _quiet) -> str:
+    """A batch of codes, and maria's project critical; what the step made."""
     now = clock.now()
     project = session.scalar(select(Project).where(Project.name == "requests-toolbelt"))
     if project is not None and project.critical_since is None:
@@ -44,9 +50,4 @@ def giveaway_demo(session: Session) -> list[str]:
         store_url=DEMO_STORE_URL,
     )
     batch = pool.add_batch(session, sorted(codes), details, None, now)
-    return [
-        f"  giveaway: {DEMO_CODES} promo codes usable until "
-        f"{deadline.describe(batch.expires_at)}, redeemed at {DEMO_STORE_URL}; "
-        "maria can claim one at /giveaway",
-        "  giveaway: after claiming, /giveaway/setup walks her through registering both keys",
-    ]
+    return f"the {batch.name}: {DEMO_CODES} promo codes of {batch.vendor}"

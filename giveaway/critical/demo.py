@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,8 +34,15 @@ def _filler_names() -> list[str]:
     return names[:FILLER]
 
 
-def downloads(session: Session) -> list[str]:
-    """Import six months of counts for the demo and filler projects, then designate."""
+def _quiet(_line: str) -> None:
+    pass
+
+
+def downloads(session: Session, say: Callable[[str], None] = _quiet) -> str:
+    """Import six months of counts for the demo and filler projects, then designate.
+
+    Says each month as it is imported; returns what the step made.
+    """
     rng = random.Random(2022)
     today = clock.now().date()
     order = _filler_names()
@@ -53,6 +61,7 @@ def downloads(session: Session) -> list[str]:
         handle = io.BytesIO(out.getvalue().encode())
         importer.import_downloads(session, handle, period, source=f"demo:{period.name}.csv")
         imported.append(period.name)
+        say(f"    downloads of {period.name} imported ({len(imported)} of 6 months)")
     computed = service.compute(session, today)
     demo_names = [names.normalize(n) for n in DEMO_RANKS]
     critical = session.scalars(
@@ -60,8 +69,8 @@ def downloads(session: Session) -> list[str]:
         .where(Project.name.in_(demo_names), Project.critical_since.is_not(None))
         .order_by(Project.critical_rank)
     ).all()
-    return [
-        f"  downloads imported for {imported[0]} to {imported[-1]} "
-        f"({len(order)} projects); {len(computed.ranked)} critical of {computed.index_size}, "
+    return (
+        f"downloads of {len(order)} projects for {imported[0]} to {imported[-1]}; "
+        f"{len(computed.ranked)} of {computed.index_size} designated critical by downloads, "
         f"among them {', '.join(critical) or 'none of the demo projects'}"
-    ]
+    )

@@ -43,6 +43,7 @@ HISTORY_KINDS: dict[str, str] = {
     "password:changed": "Password changed",
     "password:reset": "Password reset by link",
     "password:reset_requested": "Password reset link requested",
+    "password:breached": "Password turned off: it appears in a data breach",
     "2fa:totp_enabled": "Authenticator app added",
     "2fa:totp_removed": "Authenticator app removed",
     "2fa:key_added": "Security key added",

@@ -94,3 +94,20 @@ def upload_batch(page: Any, content: bytes | None, **fields: str) -> None:
     for name, value in fields.items():
         page.fill(f"#{name}", value)
     page.get_by_role("button", name="Check the file").click()
+
+
+def turn_on_totp(page: Any) -> str:
+    """From the security page: add an authenticator app; the secret it was given."""
+    page.get_by_role("link", name="Set up an authenticator app").click()
+    secret = page.locator("[data-totp-secret]").inner_text().replace(" ", "")
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    return secret
+
+
+def set_new_password(page: Any, link: str, password: str) -> None:
+    """Open an emailed password link and choose `password`."""
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill(password)
+    page.get_by_label("Confirm new password").fill(password)
+    page.get_by_role("button", name="Set password").click()

@@ -56,7 +56,9 @@ def herd_app(request, tmp_path: Path):  # type: ignore[no-untyped-def]
 def _run_herd(app, maker, user_ids, *, extra=None):  # type: ignore[no-untyped-def]
     """Every user id claims at once (a barrier releases them); returns (uid, status, code)."""
     parties = len(user_ids) + (1 if extra else 0)
-    barrier = threading.Barrier(parties)
+    # A party that fails before the barrier (no database connection left) breaks it
+    # after a minute: the test fails instead of waiting for ever.
+    barrier = threading.Barrier(parties, timeout=60)
 
     def claimer(uid: int):  # type: ignore[no-untyped-def]
         with app.app_context():

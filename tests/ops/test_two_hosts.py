@@ -181,6 +181,8 @@ def test_two_hosts_share_the_pool_the_limits_and_the_cron_lock(tmp_path, pg_url)
         "GIVEAWAY_PROXY_FIX_HOPS": "1",
         "GIVEAWAY_METRICS_TOKEN": METRICS_TOKEN,
         "GIVEAWAY_LOG_FORMAT": "json",
+        # No call out to the real breached-password service (it runs at sign-in).
+        "GIVEAWAY_BREACHED_PASSWORDS_URL": "",
     }
     with ExitStack() as stack:
         port_a, log_a = stack.enter_context(portal(env, tmp_path, "a"))
