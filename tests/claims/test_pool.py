@@ -346,5 +346,6 @@ def test_upload_needs_csrf(app, admin_client):  # type: ignore[no-untyped-def]
         },
         content_type="multipart/form-data",
     )
-    assert response.status_code == 400
+    assert response.status_code == 303  # back to the batches page with why
+    assert response.headers["Location"] == "/admin/batches"
     assert _count_codes(app) == 0
