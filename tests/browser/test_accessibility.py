@@ -220,6 +220,7 @@ def test_every_get_page_is_covered():  # type: ignore[no-untyped-def]
         "/account/security",
         "/account/security/totp",
         "/account/security/recovery-codes",
+        "/account/security/recovery-codes/confirm",  # the visitor journeys walk it
         "/giveaway",
         "/giveaway/setup",  # the walkthrough's own browser tests
         "/admin/users/<int:user_id>",

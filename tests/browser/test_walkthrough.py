@@ -86,7 +86,9 @@ def test_claimant_walks_the_whole_page_with_the_keyboard(page, live_server, virt
     press_with_keyboard(page, "button:has-text('Create recovery codes')")
     page.locator("[data-recovery-codes] li").first.wait_for()
     assert page.locator("[data-recovery-codes] li").count() == 10
-    press_with_keyboard(page, "a:has-text('I have saved them')")
+    # Saved means one code typed back.
+    page.fill("#code", page.locator("[data-recovery-codes] li").first.inner_text().strip())
+    press_with_keyboard(page, "button:has-text('Confirm I saved them')")
     wait_for_step(page, "sign_in_with_key")
 
     # Sign out and in again with the spare key (still plugged in).
@@ -129,6 +131,7 @@ def test_non_claimant_sets_up_an_authenticator_app(page, live_server):  # type: 
     page.click("button:has-text('Turn on')")
     page.wait_for_url(lambda url: "/account/security/recovery-codes?next=" in url)
     page.click("button:has-text('Create recovery codes')")
-    page.click("a:has-text('I have saved them')")
+    page.fill("#code", page.locator("[data-recovery-codes] li").last.inner_text().strip())
+    page.click("button:has-text('Confirm I saved them')")
     wait_for_step(page, "done")
     assert "authenticator app" in page.locator("#done").inner_text()

@@ -118,7 +118,7 @@ def test_region_is_never_kept(app, server, caplog, monkeypatch, path):  # type: 
 
         monkeypatch.setattr(claim, "claim", broken)
     response = s.post(f"{server}/giveaway/claim", data=data, allow_redirects=False)
-    expected = {"eligible": 303, "not_eligible": 200, "form_error": 400, "server_error": 500}
+    expected = {"eligible": 303, "not_eligible": 200, "form_error": 303, "server_error": 500}
     assert response.status_code == expected[path], response.text[:500]
     if path == "eligible":
         page = s.get(f"{server}/giveaway").text
