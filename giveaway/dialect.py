@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, event, select, text, update
+from sqlalchemy import JSON, Select, event, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
@@ -186,6 +188,37 @@ def skip_locked(pick: Select[Any], dialect_name: str) -> Select[Any]:
     if dialect_name == POSTGRESQL:
         return pick.with_for_update(skip_locked=True)
     return pick
+
+
+# --- a list loaded in one column ------------------------------------------------------
+
+
+class ordered_json_list(FunctionElement[Any]):  # noqa: N801 - used as a SQL function
+    """An aggregate: the values as a JSON list in `order_by`'s order ([] or NULL for none).
+
+    PostgreSQL orders inside the aggregate. SQLite (before 3.44) cannot, and
+    aggregates in the order of its input, so the caller selects from a subquery
+    sorted the same way.
+    """
+
+    type = JSON()
+    inherit_cache = True
+    name = "ordered_json_list"
+
+    def __init__(self, value: Any, order_by: Any) -> None:
+        super().__init__(value, order_by)
+
+
+@compiles(ordered_json_list)
+def _json_list_sqlite(element: ordered_json_list, compiler: Any, **kw: Any) -> str:
+    value, _ = element.clauses
+    return f"json_group_array({compiler.process(value, **kw)})"
+
+
+@compiles(ordered_json_list, POSTGRESQL)
+def _json_list_postgresql(element: ordered_json_list, compiler: Any, **kw: Any) -> str:
+    value, order_by = element.clauses
+    return f"json_agg({compiler.process(value, **kw)} ORDER BY {compiler.process(order_by, **kw)})"
 
 
 # --- staging tables ------------------------------------------------------------------

@@ -49,7 +49,7 @@ def _page(
     waiting = False
     walk = None
     if user is not None and result.claimed is not None:
-        walk = walkthrough.steps(session, user)
+        walk = walkthrough.steps(session, user, result.claimed)
     if user is not None:
         waiting = restock.is_waiting(session, user)
     return (
