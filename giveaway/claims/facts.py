@@ -83,7 +83,7 @@ def of(session: Session, user: User) -> AccountFacts:
     row = session.execute(
         select(*(c.label(n) for n, c in named.items())).where(User.id == user.id)
     ).one()
-    return _facts(row._mapping)
+    return _facts(dict(row._mapping))
 
 
 def init_app(app: Flask) -> None:
