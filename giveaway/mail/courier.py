@@ -56,7 +56,18 @@ class Courier:
         while True:
             item = self.queue.get()
             if callable(item):
-                self._work(item)
+                # Works waiting together run in one transaction (a stampede's receipts).
+                works = [item]
+                while len(works) < self.batch:
+                    try:
+                        more = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if not callable(more):
+                        self.queue.put(more)
+                        break
+                    works.append(more)
+                self._work(*works)
                 continue
             ids = item
             # Whatever else is waiting goes in the same batch: under a stampede
@@ -76,11 +87,11 @@ class Courier:
             except Exception:  # noqa: BLE001 - the thread must live on; cron retries
                 log.exception("background mail delivery failed; send-mail will retry")
 
-    def _work(self, work: Callable[[Session], object]) -> None:
+    def _work(self, *works: Callable[[Session], object]) -> None:
         try:
             with self.app.app_context():
                 maker = self.app.extensions["db.sessionmaker"]
                 with maker() as session:
-                    run_after_commit(session, work)
+                    run_after_commit(session, *works)
         except Exception:  # noqa: BLE001 - the thread must live on
             log.exception("mail work after commit failed")

@@ -130,14 +130,22 @@ def after_commit(work: Callable[[Session], object]) -> None:
     _queue(session).append(_Job(work))
 
 
-def run_after_commit(session: Session, work: Callable[[Session], object]) -> None:
-    """Run one `after_commit` work in `session` and commit it (its mail then goes out)."""
+def run_after_commit(session: Session, *works: Callable[[Session], object]) -> None:
+    """Run `after_commit` works in `session` and commit them together (their mail
+    then goes out in one batch). If one fails, each is run again on its own, so
+    one failing work costs only itself."""
     try:
-        work(session)
+        for work in works:
+            work(session)
         session.commit()
+        return
     except Exception:  # noqa: BLE001 - the committed work stands; its owner recovers
         session.rollback()
-        log.exception("could not write mail after commit; it is left to its recovery")
+        if len(works) == 1:
+            log.exception("could not write mail after commit; it is left to its recovery")
+            return
+    for work in works:
+        run_after_commit(session, work)
 
 
 def discard_queue() -> None:
