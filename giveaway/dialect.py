@@ -179,47 +179,17 @@ def try_lock(session: Session, key: int) -> bool:
     return True
 
 
-# The rows this session's transaction read FOR UPDATE (`locking_read`), by (class, key).
-_LOCKED = "giveaway.locked_rows"
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_locks(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:
-        session.info.pop(_LOCKED, None)
-
-
-def locking_read(session: Session, stmt: Select[Any], entity: Any) -> Select[Any]:
-    """`stmt`, which reads one `entity` row, made to lock that row where a read can
-    (PostgreSQL: FOR UPDATE OF its table); run it, then `note_locked` the row."""
-    if name(session) == POSTGRESQL:
-        return stmt.with_for_update(of=entity)
-    return stmt
-
-
-def note_locked(session: Session, row: Any) -> None:
-    """`row` was read by a `locking_read`: `lock_row` need not lock it again."""
-    if name(session) == POSTGRESQL:
-        entity = row.__class__
-        ident = getattr(row, sa_inspect(entity).primary_key[0].key)
-        session.info.setdefault(_LOCKED, set()).add((entity, ident))
-
-
 def lock_row(session: Session, row: Any, *, touch: str) -> None:
     """Hold `row`'s database row until this transaction ends, and read it afresh.
 
     PostgreSQL locks the row (SELECT … FOR UPDATE, refreshing `row` with what
-    the previous holder committed), unless this transaction read it locked
-    already (`locking_read`: it was read afresh then). SQLite has no row locks:
-    an UPDATE that sets the column `touch` to itself takes the database's write
-    lock instead.
+    the previous holder committed). SQLite has no row locks: an UPDATE that sets
+    the column `touch` to itself takes the database's write lock instead.
     """
     entity = row.__class__  # not type(row): a proxy (current_user) reports its target
     key = sa_inspect(entity).primary_key[0]
     ident = getattr(row, key.key)
     if name(session) == POSTGRESQL:
-        if (entity, ident) in session.info.get(_LOCKED, ()):
-            return
         session.scalars(
             select(entity)
             .where(key == ident)

@@ -18,7 +18,7 @@ from flask_login import login_url, login_user
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import OperationalError
 
-from giveaway import db, dialect
+from giveaway import db
 from giveaway.accounts.models import User
 from giveaway.errors import render_error
 from giveaway.extensions import login_manager
@@ -38,18 +38,10 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault(_LOAD_WITH, {})
 
 
-def load_with(
-    app: Flask, endpoints: Iterable[str], columns: Columns, *, locked: Iterable[str] = ()
-) -> None:
-    """On requests to `endpoints`, read the columns `columns()` names with the user.
-
-    On a POST to one of the `locked` endpoints the same read also locks the
-    account's row for the request's transaction where a read can
-    (`dialect.locking_read`), so the view's `lock_account` costs nothing more.
-    """
-    locking = set(locked)
+def load_with(app: Flask, endpoints: Iterable[str], columns: Columns) -> None:
+    """On requests to `endpoints`, read the columns `columns()` names with the user."""
     for endpoint in endpoints:
-        app.extensions[_LOAD_WITH][endpoint] = (columns, endpoint in locking)
+        app.extensions[_LOAD_WITH][endpoint] = columns
 
 
 def loaded_with(user: User) -> Mapping[str, Any] | None:
@@ -69,18 +61,12 @@ def _read(ident: int) -> User | None:
     session = db.session()
     if wanted is None:
         return session.get(User, ident)
-    columns, locked = wanted
-    named = columns()
+    named = wanted()
     stmt = select(User, *(c.label(n) for n, c in named.items())).where(User.id == ident)
-    lock = locked and request.method == "POST"
-    if lock:
-        stmt = dialect.locking_read(session, stmt, User).execution_options(populate_existing=True)
     row = session.execute(stmt).first()
     if row is None:
         return None
     user, *values = row
-    if lock:
-        dialect.note_locked(session, user)
     setattr(g, _LOADED, (ident, dict(zip(named, values, strict=True))))
     return user
 

@@ -87,6 +87,4 @@ def of(session: Session, user: User) -> AccountFacts:
 
 
 def init_app(app: Flask) -> None:
-    # The claim locks the account first (see claims.views.claim): the read that
-    # loads it takes the lock.
-    loader.load_with(app, ENDPOINTS, columns, locked=("giveaway.claim",))
+    loader.load_with(app, ENDPOINTS, columns)

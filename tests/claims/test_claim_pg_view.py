@@ -1,6 +1,6 @@
-"""The claim over HTTP on PostgreSQL: three statements and the commit.
+"""The claim over HTTP on PostgreSQL: four statements and the commit.
 
-The account is read with its eligibility facts and locked in one statement,
+The account is read with its eligibility facts in one statement, then locked,
 then the pool is asked, then the claim statement takes a code (and records its
 event); the receipt is written after the response.
 """
@@ -17,7 +17,7 @@ from tests.factories import make_batch, make_maintainer
 pytestmark = pytest.mark.postgres
 
 
-def test_a_claim_over_http_is_three_statements(pg_app, monkeypatch):
+def test_a_claim_over_http_is_four_statements(pg_app, monkeypatch):
     pg_app.config["MAIL_DELIVERY"] = "background"
     held: list[object] = []
     monkeypatch.setattr(Courier, "submit_work", lambda self, work: held.append(work))
@@ -38,7 +38,7 @@ def test_a_claim_over_http_is_three_statements(pg_app, monkeypatch):
     finally:
         event.remove(engine, "before_cursor_execute", note)
     assert response.status_code == 303
-    assert len(sent) == 3, "\n\n".join(sent)
-    assert "FOR UPDATE OF users" in sent[0]
+    assert len(sent) == 4, "\n\n".join(sent)
+    assert "FOR UPDATE" in sent[1]
     assert len(held) == 1  # the receipt, written after the response
     assert "PG-HTTP-CODE-1" in client.get("/giveaway").get_data(as_text=True)
