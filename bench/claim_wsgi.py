@@ -1,7 +1,8 @@
 """The portal as gunicorn serves it for bench/claim.py, plus a bare endpoint to compare with.
 
-Settings come from the environment (GIVEAWAY_DATABASE_URL, GIVEAWAY_SECRET_KEY, …)
-as in production; the bare endpoint does no work at all.
+Settings come from the environment (GIVEAWAY_DATABASE_URL, GIVEAWAY_SECRET_KEY,
+GIVEAWAY_RATELIMIT_STORAGE_URI, …) as in production, rate limits on; the bare
+endpoint does no work at all.
 """
 
 import functools
@@ -9,7 +10,7 @@ import functools
 from giveaway import create_app
 from giveaway.extensions import csrf
 
-app = create_app({"RATELIMIT_ENABLED": False})
+app = create_app()
 
 
 @app.get("/_bench/bare")

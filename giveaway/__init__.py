@@ -24,7 +24,7 @@ from giveaway.accounts import views as accounts_views
 from giveaway.admin import mandate
 from giveaway.admin import views as admin_views
 from giveaway.claims import admin_views as claims_admin_views
-from giveaway.claims import eligibility
+from giveaway.claims import eligibility, facts
 from giveaway.claims import views as claims_views
 from giveaway.critical import admin_views as critical_admin_views
 from giveaway.main import views as main_views
@@ -95,6 +95,8 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     extensions.init_app(app)
     loader.init_app(app)
+    # The giveaway's pages read what they need about the account with the account.
+    facts.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -7,15 +7,18 @@ host holds, lock the row a claim picks, and stage rows in temporary tables.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, event, select, text, update
+from sqlalchemy import JSON, Select, event, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
@@ -30,6 +33,14 @@ def name(bind: Session | Connection | Engine) -> str:
 
 # --- connecting ---------------------------------------------------------------------
 
+# A pooled connection is replaced once this old (seconds): under any server or
+# firewall idle timeout, and a restarted server's connections do not linger.
+POOL_RECYCLE = 1800.0
+# A pooled connection unused this long (seconds) is pinged when taken again: the
+# database may have restarted meanwhile. A busy pool never waits this long.
+IDLE_PING = 30.0
+_CHECKED_IN = "giveaway.checked_in"
+
 
 def engine_options(
     url: str,
@@ -39,15 +50,25 @@ def engine_options(
     pool_timeout: float = 10.0,
     connect_timeout: float = 5.0,
     sqlite_busy_timeout: float = 20.0,
+    pool_recycle: float = POOL_RECYCLE,
 ) -> dict[str, Any]:
-    """create_engine's keyword arguments for the database at `url` (every wait bounded)."""
+    """create_engine's keyword arguments for the database at `url` (every wait bounded).
+
+    No ping before each checkout (a round trip on every request): a pooled
+    connection is replaced after `pool_recycle` seconds, one left idle for
+    IDLE_PING seconds is pinged when it is taken again (`prepare_engine`), and a
+    connection found dead mid-request makes SQLAlchemy discard it and every
+    connection pooled before it, so a restarted database costs that one request
+    per process at most.
+    """
     if url.startswith(SQLITE):
         return {"connect_args": {"timeout": sqlite_busy_timeout}}
     return {
         "pool_size": pool_size,
         "max_overflow": pool_size if max_overflow is None else max_overflow,
         "pool_timeout": pool_timeout,
-        "pool_pre_ping": True,
+        "pool_pre_ping": False,
+        "pool_recycle": pool_recycle,
         "connect_args": {"connect_timeout": max(1, round(connect_timeout))}
         if url.startswith(POSTGRESQL)
         else {},
@@ -55,13 +76,37 @@ def engine_options(
 
 
 def prepare_engine(engine: Engine, *, sqlite_busy_timeout: float = 20.0) -> None:
-    """What every new connection needs (SQLite's pragmas)."""
+    """What every new connection needs (SQLite's pragmas), and on a server database
+    a ping for connections that sat idle (see `engine_options`)."""
     if engine.dialect.name == SQLITE:
 
         def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
             sqlite_pragmas(dbapi_connection, connection_record, sqlite_busy_timeout)
 
         event.listen(engine, "connect", on_connect)
+        return
+    event.listen(engine.pool, "checkin", _note_checkin)
+    event.listen(engine.pool, "checkout", _ping_if_idle)
+
+
+def _note_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+    connection_record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, connection_record: Any, proxy: Any) -> None:
+    """Ping a connection that sat idle; a dead one is replaced (the pool tries again)."""
+    checked_in = connection_record.info.get(_CHECKED_IN)
+    if checked_in is None or time.monotonic() - checked_in < IDLE_PING:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure: the connection is gone
+        raise DisconnectionError("an idle pooled connection is gone") from exc
 
 
 def sqlite_pragmas(
@@ -186,6 +231,37 @@ def skip_locked(pick: Select[Any], dialect_name: str) -> Select[Any]:
     if dialect_name == POSTGRESQL:
         return pick.with_for_update(skip_locked=True)
     return pick
+
+
+# --- a list loaded in one column ------------------------------------------------------
+
+
+class ordered_json_list(FunctionElement[Any]):  # noqa: N801 - used as a SQL function
+    """An aggregate: the values as a JSON list in `order_by`'s order ([] or NULL for none).
+
+    PostgreSQL orders inside the aggregate. SQLite (before 3.44) cannot, and
+    aggregates in the order of its input, so the caller selects from a subquery
+    sorted the same way.
+    """
+
+    type = JSON()
+    inherit_cache = True
+    name = "ordered_json_list"
+
+    def __init__(self, value: Any, order_by: Any) -> None:
+        super().__init__(value, order_by)
+
+
+@compiles(ordered_json_list)
+def _json_list_sqlite(element: ordered_json_list, compiler: Any, **kw: Any) -> str:
+    value, _ = element.clauses
+    return f"json_group_array({compiler.process(value, **kw)})"
+
+
+@compiles(ordered_json_list, POSTGRESQL)
+def _json_list_postgresql(element: ordered_json_list, compiler: Any, **kw: Any) -> str:
+    value, order_by = element.clauses
+    return f"json_agg({compiler.process(value, **kw)} ORDER BY {compiler.process(order_by, **kw)})"
 
 
 # --- staging tables ------------------------------------------------------------------

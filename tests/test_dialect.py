@@ -101,7 +101,9 @@ def test_engine_options_follow_the_url():
         "connect_args": {"timeout": 7}
     }
     pg = dialect.engine_options("postgresql+psycopg://h/db", pool_size=5)
-    assert pg["pool_size"] == 5 and pg["max_overflow"] == 5 and pg["pool_pre_ping"] is True
+    assert pg["pool_size"] == 5 and pg["max_overflow"] == 5 and pg["pool_pre_ping"] is False
+    # No ping per checkout: connections are recycled, and pinged only after sitting idle.
+    assert pg["pool_recycle"] == dialect.POOL_RECYCLE
     # Every wait on PostgreSQL is bounded: a pooled connection, and connecting.
     bounded = dialect.engine_options(
         "postgresql+psycopg://h/db",

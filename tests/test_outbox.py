@@ -3,7 +3,7 @@
 import threading
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from giveaway import clock, db, mail
 from giveaway.mail.models import OutboxMessage
@@ -329,3 +329,29 @@ def test_a_database_fault_after_sending_repeats_one_message_at_most(app):
     assert sorted(set(server.recipients)) == [f"m{n}@example.org" for n in range(5)]
     assert len(server.recipients) == 6
     assert server.recipients.count("m2@example.org") == 2
+
+
+def test_work_after_commit_runs_in_its_own_transaction_and_a_failure_costs_only_itself(app, outbox):
+    from giveaway.mail import outbox as outbox_module
+
+    user = make_user(app, "wren")
+
+    def write(session):
+        mail.send_in(session, user.email, "verify_email", user=user, link="http://localhost/x")
+
+    def broken(session):
+        raise RuntimeError("cannot render")
+
+    with app.app_context():
+        maker = app.extensions["db.sessionmaker"]
+        with maker() as session:
+            outbox_module.run_after_commit(session, write, broken, write)
+        assert db.session().scalar(select(func.count()).select_from(OutboxMessage)) == 2
+    assert len(outbox.to(user.email)) == 2
+
+    # Queued with the request's work, it runs once that work commits.
+    with app.test_request_context():
+        mail.after_commit(write)
+        assert len(outbox.to(user.email)) == 2
+        db.commit()
+    assert len(outbox.to(user.email)) == 3

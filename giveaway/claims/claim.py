@@ -19,6 +19,7 @@ from typing import Any, Literal, cast
 
 from flask import current_app
 from sqlalchemy import (
+    ColumnElement,
     Executable,
     Integer,
     Select,
@@ -282,20 +283,27 @@ def send_receipt(
     code: PromoCode | ClaimedCode,
     batch: tuple[int, str, str | None] | None = None,
 ) -> None:
-    """Queue the receipt; it is rendered and sent once the claim has committed.
+    """Queue the receipt: rendered and put in the outbox once the claim has committed.
 
-    `batch`: the batch's (keys_per_code, vendor, store_url) when the caller has them.
+    Nothing is rendered in the claim's transaction: the claim marks the receipt
+    due (`receipt_queued_at`, set by the claim statement) and the receipt is
+    written after the commit, off the request in background delivery
+    (`mail.after_commit`). A receipt lost with its process is written by
+    `requeue_lost_receipts`. `batch` is accepted for callers that have it; the
+    receipt reads what it needs when it is written.
     """
-    if batch is None:
-        row = session.get(PromoBatch, code.batch_id)
-        assert row is not None
-        batch = (row.keys_per_code, row.vendor, row.store_url)
-    context = _receipt_context(user, code, batch)
+    code_id = code.id
 
-    def render_context() -> dict[str, object]:
-        return {**context, "setup_link": setup_url()}
+    def write(own: Session) -> None:
+        write_receipt(own, code_id)
 
-    mail.send_later(mail.recipient(user.username, user.email), "claim_receipt", render_context)
+    mail.after_commit(write)
+
+
+def write_receipt(session: Session, code_id: int) -> bool:
+    """Render the receipt of the claimed code `code_id` into the outbox, unless it is
+    there already; True when written."""
+    return bool(_write_receipts(session, PromoCode.id == code_id))
 
 
 def _receipt_context(
@@ -327,12 +335,23 @@ def requeue_lost_receipts(session: Session, now: datetime) -> int:
     claims older than LOST_RECEIPT_AFTER with no claim_receipt in the outbox
     for their claimant get it now (at most once: the outbox row is the record).
     """
+    written = _write_receipts(session, PromoCode.receipt_queued_at < now - LOST_RECEIPT_AFTER)
+    for user_id in written:
+        log.warning("re-queuing the lost receipt of user %s", user_id)
+    return len(written)
 
-    lost = session.scalars(
-        select(PromoCode)
+
+def _write_receipts(session: Session, *which: ColumnElement[bool]) -> list[int]:
+    """Write the receipts of the claimed codes `which` selects that have none in the
+    outbox yet (one statement reads them with their claimant and batch); returns
+    the claimants' ids."""
+    rows = session.execute(
+        select(PromoCode, User, PromoBatch)
+        .join(User, User.id == PromoCode.claimed_by_id)
+        .join(PromoBatch, PromoBatch.id == PromoCode.batch_id)
         .where(
             PromoCode.claimed_by_id.is_not(None),
-            PromoCode.receipt_queued_at < now - LOST_RECEIPT_AFTER,
+            *which,
             ~exists().where(
                 OutboxMessage.user_id == PromoCode.claimed_by_id,
                 OutboxMessage.template == "claim_receipt",
@@ -340,15 +359,12 @@ def requeue_lost_receipts(session: Session, now: datetime) -> int:
         )
         .order_by(PromoCode.id)
     ).all()
-    for code in lost:
-        user = session.get(User, code.claimed_by_id)
-        batch = session.get(PromoBatch, code.batch_id)
-        assert user is not None and batch is not None
-        log.warning("re-queuing the lost receipt of user %s", user.id)
-        mail.send(
+    for code, user, batch in rows:
+        mail.send_in(
+            session,
             mail.recipient(user.username, user.email),
             "claim_receipt",
             **_receipt_context(user, code, (batch.keys_per_code, batch.vendor, batch.store_url)),
             setup_link=setup_url(),
         )
-    return len(lost)
+    return [user.id for _, user, _ in rows]

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 
 from flask import current_app, url_for
 from sqlalchemy import ColumnElement, exists, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from giveaway.accounts.models import User
-from giveaway.claims import regions
+from giveaway.claims import facts, regions
 from giveaway.claims.models import PromoCode
 from giveaway.projects import maintainers
 from giveaway.twofactor import status
@@ -153,7 +153,7 @@ class Eligibility:
 
 def critical_projects(session: Session, user: User) -> list[str]:
     """Display names of the critical projects `user` is an Owner or Maintainer of."""
-    return maintainers.critical_projects_of(session, user.id)
+    return facts.of(session, user).critical_projects
 
 
 def old_enough(user: User, cutoff: datetime | None) -> bool:
@@ -178,13 +178,17 @@ def account_criteria(cutoff: datetime | None) -> dict[str, ColumnElement[bool]]:
 def pool_and_claim(
     session: Session, user: User | None, now: datetime
 ) -> tuple[bool, PromoCode | None]:
-    """Whether codes are left, and the user's claimed code: one round trip in the usual case."""
+    """Whether codes are left, and the user's claimed code (with its batch): one statement."""
     available = exists().where(PromoCode.is_available(now))
-    if user is None:
+    code_id = facts.of(session, user).claimed_code_id if user is not None else None
+    if code_id is None:
         return bool(session.scalar(select(available))), None
-    mine = select(PromoCode.id).where(PromoCode.claimed_by_id == user.id).scalar_subquery()
-    has_codes, code_id = session.execute(select(available, mine)).one()
-    return bool(has_codes), (session.get(PromoCode, code_id) if code_id is not None else None)
+    code, has_codes = session.execute(
+        select(PromoCode, available)
+        .options(joinedload(PromoCode.batch))
+        .where(PromoCode.id == code_id)
+    ).one()
+    return bool(has_codes), code
 
 
 def codes_available(session: Session, now: datetime) -> bool:

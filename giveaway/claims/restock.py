@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from giveaway import dialect, mail
 from giveaway.accounts.models import User
+from giveaway.claims import facts
 from giveaway.claims.eligibility import Eligibility, codes_available, window
 from giveaway.claims.models import PromoCode, RestockRequest
 
@@ -28,14 +29,7 @@ class NotHeldBackByThePool(Exception):
 
 def is_waiting(session: Session, user: User) -> bool:
     """`user` asked to be told and has not been yet."""
-    return (
-        session.scalar(
-            select(RestockRequest.id).where(
-                RestockRequest.user_id == user.id, RestockRequest.notified_at.is_(None)
-            )
-        )
-        is not None
-    )
+    return facts.of(session, user).waiting_for_codes
 
 
 def ask(session: Session, user: User, result: Eligibility, now: datetime) -> None:

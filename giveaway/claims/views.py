@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,12 +21,12 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
 from giveaway import clock, db, signals
+from giveaway.accounts import limits
 from giveaway.accounts.forms import ResendVerificationForm
 from giveaway.accounts.service import lock_account
 from giveaway.claims import claim as claiming
 from giveaway.claims import eligibility, regions, restock, walkthrough
 from giveaway.claims.forms import ClaimForm, NotifyForm, SignInAgainForm
-from giveaway.extensions import limiter
 
 bp = Blueprint("giveaway", __name__, url_prefix="/giveaway", cli_group=None)
 
@@ -49,7 +48,7 @@ def _page(
     waiting = False
     walk = None
     if user is not None and result.claimed is not None:
-        walk = walkthrough.steps(session, user)
+        walk = walkthrough.steps(session, user, result.claimed)
     if user is not None:
         waiting = restock.is_waiting(session, user)
     return (
@@ -78,10 +77,9 @@ def index() -> ResponseReturnValue:
 
 
 @bp.post("/claim")
+# Counted before the sign-in is required, as every attempt is; in one round trip.
+@limits.in_one_trip("RATELIMIT_CLAIM", _claim_rate_key)
 @login_required
-@limiter.limit(
-    lambda: current_app.config["RATELIMIT_CLAIM"], key_func=_claim_rate_key, methods=["POST"]
-)
 def claim() -> ResponseReturnValue:
     session = db.session()
     user = current_user._get_current_object()
@@ -127,10 +125,8 @@ def claim() -> ResponseReturnValue:
 
 
 @bp.post("/notify")
+@limits.in_one_trip("RATELIMIT_CLAIM", _claim_rate_key)
 @login_required
-@limiter.limit(
-    lambda: current_app.config["RATELIMIT_CLAIM"], key_func=_claim_rate_key, methods=["POST"]
-)
 def notify() -> ResponseReturnValue:
     form = NotifyForm()
     if not form.validate_on_submit():

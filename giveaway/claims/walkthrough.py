@@ -19,12 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from giveaway.accounts.models import User
-from giveaway.claims.claim import claimed_code
+from giveaway.claims import facts
 from giveaway.claims.models import PromoCode
-from giveaway.twofactor import keys as security_keys
 from giveaway.twofactor import status
 
 Path = Literal["keys", "other"]
@@ -97,14 +96,20 @@ def _mark_current(steps: list[Step]) -> list[Step]:
     return marked
 
 
-def steps(session: Session, user: User) -> Walkthrough:
-    """The walkthrough for `user`, derived from their state alone."""
-    code = claimed_code(session, user)
-    keys = status.key_count(session, user)
+def steps(session: Session, user: User, code: PromoCode | None = None) -> Walkthrough:
+    """The walkthrough for `user`, derived from their state alone.
+
+    `code`: the user's claimed code when the caller has it already (loaded with
+    its batch); otherwise it is read here.
+    """
+    known = facts.of(session, user)
+    if code is None and known.claimed_code_id is not None:
+        code = session.get(PromoCode, known.claimed_code_id, options=[joinedload(PromoCode.batch)])
+    keys = known.key_count
     has_totp = status.has_totp(user)
     verified = user.email_verified_at is not None
-    # Saved means one code was typed back, not merely shown once.
-    recovery = status.recovery_codes_saved(session, user)
+    # Saved means one code of the set was typed back, not merely shown once.
+    recovery = known.recovery_codes_saved
     second_factor = keys >= 1 or has_totp
     verify = Step(
         "verify_email",
@@ -159,7 +164,7 @@ def steps(session: Session, user: User) -> Walkthrough:
             Step(
                 "sign_in_with_key",
                 "Sign in once with a key",
-                security_keys.has_signed_in_with_key(session, user),
+                known.signed_in_with_key,
                 "Prove that it works: sign out, then sign in again with your password and one "
                 "of your keys. You come back here afterwards.",
                 "sign_in_again",

@@ -71,9 +71,13 @@ def outbox_row(to: str, template: str, message: Message, user: object) -> Outbox
 
 def send(to: str, template: str, **context: object) -> Message:
     """Put a message in the outbox; it goes out when the current work commits."""
+    return send_in(_session(), to, template, **context)
+
+
+def send_in(session: Session, to: str, template: str, **context: object) -> Message:
+    """`send` in the given session's work (a job's own session, see `after_commit`)."""
     message = build(to, template, **context)
     row = outbox_row(to, template, message, context.get("user"))
-    session = _session()
     session.add(row)
     session.flush()
     _queue(session).append(row.id)
@@ -102,6 +106,48 @@ def send_later(to: str, template: str, context: Callable[[], dict[str, object]])
     _queue(session).append(render)
 
 
+class _Job:
+    """Work that writes mail in a transaction of its own, once the current one commits."""
+
+    def __init__(self, work: Callable[[Session], object]) -> None:
+        self.work = work
+
+
+def after_commit(work: Callable[[Session], object]) -> None:
+    """Run `work(session)` in a transaction of its own once the current work commits.
+
+    For hot paths (the claim's receipt): the request commits without rendering
+    anything; `work` renders its mail (with `send_in`) and puts it in the outbox
+    afterwards: on the courier's thread, after the response, for a web request
+    in background delivery; at once, on the same connection, otherwise. If the
+    process stops before `work` has run, it never runs: the caller keeps a mark
+    to notice that (the claim's `receipt_queued_at`, see requeue_lost_receipts).
+    Rolled back with the current work, like any queued mail.
+    """
+    session = _session()
+    if not session.in_transaction():
+        session.connection()
+    _queue(session).append(_Job(work))
+
+
+def run_after_commit(session: Session, *works: Callable[[Session], object]) -> None:
+    """Run `after_commit` works in `session` and commit them together (their mail
+    then goes out in one batch). If one fails, each is run again on its own, so
+    one failing work costs only itself."""
+    try:
+        for work in works:
+            work(session)
+        session.commit()
+        return
+    except Exception:  # noqa: BLE001 - the committed work stands; its owner recovers
+        session.rollback()
+        if len(works) == 1:
+            log.exception("could not write mail after commit; it is left to its recovery")
+            return
+    for work in works:
+        run_after_commit(session, work)
+
+
 def discard_queue() -> None:
     """Forget the mail queued in the current session (its work is abandoned)."""
     session = g.get("db_session")
@@ -120,7 +166,7 @@ def _stage(session: Session) -> None:
     if not pending:
         return
     for index, item in enumerate(pending):
-        if callable(item):
+        if callable(item) and not isinstance(item, _Job):
             try:
                 row = item()
             except Exception:  # noqa: BLE001 - the work stands regardless
@@ -142,21 +188,30 @@ def _deliver_committed(session: Session) -> None:
         for item in pending
         if isinstance(item, OutboxMessage | int)
     ]
-    if not ids:
+    works = [item.work for item in pending if isinstance(item, _Job)]
+    if not ids and not works:
         return
     if current_app.config.get("MAIL_DELIVERY") == "background" and has_request_context():
-        current_app.extensions["mail.courier"].submit(ids)
+        courier = current_app.extensions["mail.courier"]
+        if ids:
+            courier.submit(ids)
+        for work in works:
+            courier.submit_work(work)
         return
     # The committed session cannot run statements inside this event; a session
     # on its connection can (the transaction just ended, the connection is
     # free), which spares checking out a second connection per request. A
     # failure here never undoes the committed work.
     bind = session.bind if isinstance(session.bind, Connection) else session.get_bind()
-    try:
+    if ids:
+        try:
+            with Session(bind=bind, expire_on_commit=False) as own:
+                deliver_many(own, ids)
+        except Exception:  # noqa: BLE001 - the messages stay in the outbox for send-mail
+            log.exception("could not deliver mail after commit; send-mail will retry")
+    for work in works:
         with Session(bind=bind, expire_on_commit=False) as own:
-            deliver_many(own, ids)
-    except Exception:  # noqa: BLE001 - the messages stay in the outbox for send-mail
-        log.exception("could not deliver mail after commit; send-mail will retry")
+            run_after_commit(own, work)
 
 
 @event.listens_for(Session, "after_rollback")

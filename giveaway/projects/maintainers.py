@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, select
 from sqlalchemy.orm import Session
 
+from giveaway import dialect
+from giveaway.accounts.models import User
 from giveaway.projects.models import Project, Role, RoleName
 
 # The roles that make someone a maintainer of a project (and so of a critical one).
@@ -48,11 +50,20 @@ def is_critical_maintainer(user_id: SQLColumnExpression[int]) -> ColumnElement[b
 
 def critical_projects_of(session: Session, user_id: int) -> list[str]:
     """Display names of the critical projects `user_id` is an Owner or Maintainer of."""
-    return list(
-        session.scalars(
-            select(Project.display_name)
-            .join(Role, Role.project_id == Project.id)
-            .where(Role.user_id == user_id, is_critical_role())
-            .order_by(Project.name)
-        )
+    return list(session.scalar(select(critical_projects_sql(user_id))) or [])
+
+
+def critical_projects_sql(user_id: Any = None) -> ColumnElement[Any]:
+    """`critical_projects_of` as SQL over User (or the given id or column): a JSON list
+    of the display names, ordered by project name, that queries load with the user."""
+    owner = User.id if user_id is None else user_id
+    roles = (
+        select(Project.display_name, Project.name)
+        .join(Role, Role.project_id == Project.id)
+        .where(Role.user_id == owner, is_critical_role())
+        .order_by(Project.name)
+        # From the query that reads the user (a FROM subquery does not correlate by itself).
+        .correlate(User)
+        .subquery("critical_roles")
     )
+    return select(dialect.ordered_json_list(roles.c.display_name, roles.c.name)).scalar_subquery()

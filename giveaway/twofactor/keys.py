@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,17 +44,15 @@ def registered(session: Session, user: User) -> list[WebAuthnCredential]:
 
 def has_signed_in_with_key(session: Session, user: User) -> bool:
     """True once one of the user's current keys passed a sign-in."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(WebAuthnCredential)
-            .where(
-                WebAuthnCredential.user_id == user.id,
-                WebAuthnCredential.last_used_at.is_not(None),
-            )
-        )
-        or 0
-    ) > 0
+    return bool(session.scalar(select(signed_in_with_key_sql(user.id))))
+
+
+def signed_in_with_key_sql(user_id: Any = None) -> ColumnElement[bool]:
+    """`has_signed_in_with_key` as SQL over User (or the given id or column)."""
+    owner = User.id if user_id is None else user_id
+    return exists().where(
+        WebAuthnCredential.user_id == owner, WebAuthnCredential.last_used_at.is_not(None)
+    )
 
 
 def check_label(session: Session, user: User, label: object) -> str:

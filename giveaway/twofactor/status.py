@@ -72,25 +72,11 @@ def has_totp(user: User) -> bool:
 
 
 def key_count(session: Session, user: User) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(WebAuthnCredential)
-            .where(WebAuthnCredential.user_id == user.id)
-        )
-        or 0
-    )
+    return session.scalar(select(key_count_sql(user.id))) or 0
 
 
 def recovery_codes_left(session: Session, user: User) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(RecoveryCode)
-            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-        )
-        or 0
-    )
+    return session.scalar(select(recovery_codes_left_sql(user.id))) or 0
 
 
 def has_recovery_codes(session: Session, user: User) -> bool:
@@ -99,18 +85,7 @@ def has_recovery_codes(session: Session, user: User) -> bool:
 
 def recovery_codes_saved(session: Session, user: User) -> bool:
     """True when unused codes are left and one of their set was typed back (it was saved)."""
-    return (
-        session.scalar(
-            select(RecoveryCode.id)
-            .where(
-                RecoveryCode.user_id == user.id,
-                RecoveryCode.used_at.is_(None),
-                RecoveryCode.confirmed_at.is_not(None),
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    return bool(session.scalar(select(recovery_codes_saved_sql(user.id))))
 
 
 def has_2fa(user: User) -> bool:
@@ -145,6 +120,38 @@ def has_key_sql(user_id: Any = None) -> ColumnElement[bool]:
     """The user (User.id, or the given id or column) has a security key."""
     owner = User.id if user_id is None else user_id
     return exists().where(WebAuthnCredential.user_id == owner)
+
+
+def key_count_sql(user_id: Any = None) -> ColumnElement[int]:
+    """How many security keys the user (User.id, or the given id or column) has."""
+    owner = User.id if user_id is None else user_id
+    return (
+        select(func.count())
+        .select_from(WebAuthnCredential)
+        .where(WebAuthnCredential.user_id == owner)
+        .scalar_subquery()
+    )
+
+
+def recovery_codes_left_sql(user_id: Any = None) -> ColumnElement[int]:
+    """How many unused recovery codes the user (User.id, or the given id or column) has."""
+    owner = User.id if user_id is None else user_id
+    return (
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == owner, RecoveryCode.used_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+def recovery_codes_saved_sql(user_id: Any = None) -> ColumnElement[bool]:
+    """`recovery_codes_saved` for the user (User.id, or the given id or column)."""
+    owner = User.id if user_id is None else user_id
+    return exists().where(
+        RecoveryCode.user_id == owner,
+        RecoveryCode.used_at.is_(None),
+        RecoveryCode.confirmed_at.is_not(None),
+    )
 
 
 def has_2fa_sql() -> ColumnElement[bool]:

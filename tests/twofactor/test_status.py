@@ -96,3 +96,32 @@ def test_methods_say_what_a_reset_would_remove(any_app):  # type: ignore[no-unty
     assert not found["removed-it-all"].anything_to_remove
     assert found["recovery-only"].anything_to_remove and not found["recovery-only"].enabled
     assert found["two-keys"].names == ["webauthn", "recovery_codes"]
+
+
+def test_recovery_codes_count_as_saved_once_one_was_typed_back(any_app):  # type: ignore[no-untyped-def]
+    """The walkthrough's "saved" (read with the account by the loader's facts) is the
+    same rule as status.recovery_codes_saved: unused codes of a confirmed set."""
+    from giveaway.claims import facts
+
+    states = {"shown-only": (None, None), "confirmed": (WHEN, None), "all-used": (WHEN, WHEN)}
+    for name, (confirmed, used) in states.items():
+        user = make_user(any_app, name)
+        with any_app.app_context():
+            session = db.session()
+            session.add(
+                RecoveryCode(
+                    user_id=user.id,
+                    code_hash=f"h-{name}",
+                    created_at=WHEN,
+                    confirmed_at=confirmed,
+                    used_at=used,
+                )
+            )
+            session.commit()
+    with any_app.app_context():
+        session = db.session()
+        for name in states:
+            user = session.scalar(select(User).where(User.username == name))
+            saved = status.recovery_codes_saved(session, user)
+            assert saved is (name == "confirmed"), name
+            assert facts.of(session, user).recovery_codes_saved is saved, name
