@@ -53,6 +53,11 @@ def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     derive_relying_party(app)
     # Flask-Limiter reads these names.
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Flask-Limiter sets Retry-After on every answer of a limited route, to the end of
+    # the limit's window, over any Retry-After of the answer's own (a busy database's
+    # 5 s became 59 s). Its figure goes in a header of its own; Retry-After is set by
+    # the answers that mean it (errors.render_error: 429, 503).
+    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER", "X-RateLimit-Retry-After")
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
