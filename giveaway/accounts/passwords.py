@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import threading
@@ -35,6 +36,27 @@ _hasher = PasswordHasher(
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 MAX_LENGTH = 1024
+
+
+def _hand_hash_memory_back() -> bool:
+    """Have glibc give each hash's memory back to the system when the hash is done.
+
+    glibc raises its mmap threshold after the first large block is freed, so
+    later 19 MiB blocks come from per-thread arenas and stay there: 8 threads
+    that each hashed once keep 8 x 19 MiB (measured: 165 MB against 13 MB
+    with the threshold fixed). A fixed threshold of 1 MiB maps each block on
+    its own and unmaps it on free, so a worker holds at most
+    PASSWORD_HASH_CONCURRENCY blocks at a time. No-op off glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 1024 * 1024))
+    except (OSError, AttributeError):
+        return False
+
+
+_M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
+_hand_hash_memory_back()
 
 # Outside a request (a script, a test without an app) hashes share this one.
 _DEFAULT_SLOTS = threading.BoundedSemaphore(2)
