@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -14,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,12 +134,18 @@ def serve(
             raise RuntimeError("gunicorn did not start within 30 s")
         yield Server(url, port, process)
     finally:
+        workers_left = children(process.pid)
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        # A master killed before its graceful shutdown leaves its workers serving
+        # the requests still queued: stop them, so the database is read at rest.
+        for pid in workers_left:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         if stderr is not None:
             stderr.close()
 
@@ -379,18 +386,20 @@ def pool_balance(engine: sa.Engine) -> list[str]:
     """Claimed plus left equals uploaded: no code lost or made up (empty when it holds)."""
     from giveaway.claims.models import PromoBatch, PromoCode
 
+    unclaimed = sa.and_(
+        PromoCode.claimed_by_id.is_(None),
+        PromoCode.expired_at.is_(None),
+        PromoCode.voided_at.is_(None),
+    )
     with engine.connect() as conn:
-        uploaded = conn.execute(sa.select(sa.func.sum(PromoBatch.code_count))).scalar() or 0
-        claimed = conn.execute(
-            sa.select(sa.func.count()).where(PromoCode.claimed_by_id.is_not(None))
-        ).scalar_one()
-        left = conn.execute(
-            sa.select(sa.func.count()).where(
-                PromoCode.claimed_by_id.is_(None),
-                PromoCode.expired_at.is_(None),
-                PromoCode.voided_at.is_(None),
+        # One statement: one snapshot of the pool.
+        claimed, left = conn.execute(
+            sa.select(
+                sa.func.count(PromoCode.claimed_by_id),
+                sa.func.count(sa.case((unclaimed, PromoCode.id))),
             )
-        ).scalar_one()
+        ).one()
+        uploaded = conn.execute(sa.select(sa.func.sum(PromoBatch.code_count))).scalar() or 0
     if claimed + left != uploaded:
         return [f"{claimed} claimed + {left} left != {uploaded} uploaded"]
     return []

@@ -104,6 +104,8 @@ EXPECTED = {
     "before opening": {200},
 }
 NOT_OPEN_YET = "The giveaway has not started yet."
+# Seconds a maintainer waits for a page before giving up (counted as "timeout").
+GIVE_UP = 60
 # Every figure a report carries (the short form in CI checks them all).
 REPORT_FIELDS = (
     "shape",
@@ -288,7 +290,7 @@ async def crowd(
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=0)
-    timeout = aiohttp.ClientTimeout(total=120)
+    timeout = aiohttp.ClientTimeout(total=GIVE_UP)
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
     ) as http:
@@ -463,10 +465,15 @@ def run(
                         time.sleep(max(0.0, -late) + 0.05)
                     start = asyncio.run(crowd(shape, base, offsets, people, t))
                 elapsed = max(t.last_done, start) - start
-                claimed = _claimed(engine)
+                claimed = _settled_claims(engine)
                 receipts = wait_for_receipts(str(outbox), claimed, timeout=60)
                 server_log = (scratch / "gunicorn.log").read_text(errors="replace")
-            problems += claim_problems(engine, t.shown, expected=min(pool, len(t.shown)), pool=pool)
+            # A maintainer who gave up waiting may still have been handed a code: the
+            # count is only expected to match when everyone saw their answer.
+            answered = not any(step in ("claim", "code page") for step, _ in t.errors)
+            problems += claim_problems(
+                engine, t.shown, expected=min(pool, len(t.shown)) if answered else None, pool=pool
+            )
             problems += pool_balance(engine)
             if receipts != claimed:
                 problems.append(f"{receipts} receipts written for {claimed} claimed codes")
@@ -497,6 +504,23 @@ def run(
     )
     report(figures, log)
     return figures
+
+
+def _settled_claims(engine: Any, quiet: float = 2.0, limit: float = 120.0) -> int:
+    """The number of claimed codes once it stops changing.
+
+    Requests a maintainer gave up on are still in the server's queue, and
+    some of them claim: wait for the queue to drain before counting receipts.
+    """
+    deadline = time.monotonic() + limit
+    count = _claimed(engine)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = _claimed(engine)
+        if now == count:
+            break
+        count = now
+    return count
 
 
 def _claimed(engine: Any) -> int:

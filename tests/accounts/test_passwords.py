@@ -120,3 +120,41 @@ def test_a_sign_in_that_finds_every_slot_taken_is_told_to_come_back(app, client)
     assert client.get("/account/").status_code == 302
     # Once the slot is free, the same sign-in goes through.
     assert login(client, "alice").status_code == 302
+
+
+MEMORY_PROBE = """
+import re, threading
+from giveaway.accounts import passwords
+
+def rss_mib():
+    status = open("/proc/self/status").read()
+    return int(re.search(r"VmRSS:\\s+(\\d+)", status).group(1)) / 1024
+
+made = passwords.hash_password("a-long-enough-passphrase")
+before = rss_mib()
+
+def sign_ins():
+    for _ in range(3):
+        assert passwords.verify_password(made, "a-long-enough-passphrase")
+
+threads = [threading.Thread(target=sign_ins) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(rss_mib() - before)
+"""
+
+
+def test_a_worker_keeps_no_hash_memory_once_its_threads_are_done():
+    """8 threads that each verified keep no 19 MiB block each (glibc's arenas would)."""
+    import subprocess
+    import sys
+
+    grown = float(
+        subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    # Two blocks may still be mapped at the very end; eight would be ~152 MiB.
+    assert grown < 2 * passwords.MEMORY_KIB / 1024 + 10
