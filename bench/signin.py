@@ -119,7 +119,9 @@ def run(
     )
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+        stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
+        stats.print_stats(25)
+        stats.print_callers(r"threading.py:\d+\(start\)|key_count|has_2fa")
         text = re.sub(r"/\S*/site-packages/", "", out.getvalue())
         log(text.replace(str(ROOT) + "/", ""))
     return figures
