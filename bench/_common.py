@@ -176,6 +176,17 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0.0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def memory_kib(pid: int) -> tuple[int, int]:
     """(VmHWM, VmRSS) of a process in KiB: its peak and current resident memory."""
     values = {"VmHWM": 0, "VmRSS": 0}
@@ -201,12 +212,18 @@ class MemorySampler:
     interval: float = 0.5
     peak_kib: dict[int, int] = field(default_factory=dict)
     rss_kib: dict[int, int] = field(default_factory=dict)
+    cpu_start: dict[int, float] = field(default_factory=dict)
+    cpu_last: dict[int, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def sample(self) -> None:
         for pid in children(self.master):
             hwm, rss = memory_kib(pid)
+            cpu = cpu_seconds(pid)
+            if cpu:
+                self.cpu_start.setdefault(pid, cpu)
+                self.cpu_last[pid] = cpu
             if hwm:
                 self.peak_kib[pid] = max(self.peak_kib.get(pid, 0), hwm)
                 self.rss_kib[pid] = max(self.rss_kib.get(pid, 0), rss)
@@ -226,6 +243,10 @@ class MemorySampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+    def cpu_used(self) -> float:
+        """CPU seconds the workers used while sampled (user + system, all workers)."""
+        return sum(self.cpu_last[pid] - self.cpu_start[pid] for pid in self.cpu_last)
 
     def peak_mb(self) -> dict[int, float]:
         return {pid: kib / 1024 for pid, kib in sorted(self.peak_kib.items())}

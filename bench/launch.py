@@ -130,6 +130,7 @@ REPORT_FIELDS = (
     "problems",
     "worker_peak_rss_mb",
     "max_worker_rss_mb",
+    "worker_cpu_s",
     "load_average",
 )
 
@@ -464,8 +465,8 @@ def run(
                             )
                         time.sleep(max(0.0, -late) + 0.05)
                     start = asyncio.run(crowd(shape, base, offsets, people, t))
-                elapsed = max(t.last_done, start) - start
-                claimed = _settled_claims(engine)
+                    elapsed = max(t.last_done, start) - start
+                    claimed = _settled_claims(engine)
                 receipts = wait_for_receipts(str(outbox), claimed, timeout=60)
                 server_log = (scratch / "gunicorn.log").read_text(errors="replace")
             # A maintainer who gave up waiting may still have been handed a code: the
@@ -496,6 +497,7 @@ def run(
         problems=problems,
         worker_peak_rss_mb=peaks,
         max_worker_rss_mb=max(peaks.values(), default=0.0),
+        worker_cpu_s=memory.cpu_used(),
         load_average={"before": load_before, "after": os.getloadavg()},
         shown=t.shown,
         server_log_errors=[
@@ -608,6 +610,12 @@ def report(f: dict[str, Any], log: Any) -> None:
         "  worker peak RSS (VmHWM): "
         + ", ".join(f"{mb:.0f} MB" for mb in f["worker_peak_rss_mb"].values())
         + f" (max {f['max_worker_rss_mb']:.0f} MB)"
+    )
+    requests = sum(s["n"] for s in f["steps"].values())
+    log(
+        f"  gunicorn workers' CPU: {f['worker_cpu_s']:.1f} s for {requests} requests "
+        f"({1000 * f['worker_cpu_s'] / max(1, requests):.1f} ms a request, "
+        f"{1000 * f['worker_cpu_s'] / max(1, f['offered']):.0f} ms an arrival)"
     )
     log(f"  receipts: {f['receipts']}")
     before, after = f["load_average"]["before"], f["load_average"]["after"]
