@@ -1,6 +1,7 @@
 """What a sign-in costs beside the password hash it must compute.
 
     .venv/bin/python bench/signin.py [--signins 200] [--database sqlite|postgresql] [--profile] 2>/dev/null
+    .venv/bin/python bench/signin.py --candidates [--verifies 20]
 
 In one process and one run: the CPU time of one argon2id verification at the
 portal's parameters (giveaway/accounts/passwords.py), and the CPU time of a
@@ -15,6 +16,10 @@ per account and per address stay at their configured values). The
 breached-password check is off (no internet here; it is a network wait, not
 CPU). `--profile` prints where a sign-in's CPU goes, the hash included. The
 request log lines (INFO, as in production: their cost counts) go to stderr.
+
+`--candidates` measures one verification's CPU time at each candidate set of
+argon2id parameters (the library's defaults, OWASP's two equivalent
+recommendations, and neighbours), to choose the portal's.
 """
 
 from __future__ import annotations
@@ -42,6 +47,31 @@ from bench._common import (  # noqa: E402
 )
 
 PASSWORD = "sign-in-bench-passphrase"
+# (name, memory KiB, passes, lanes)
+CANDIDATES = (
+    ("argon2-cffi's defaults (RFC 9106 low-memory)", 65536, 3, 4),
+    ("OWASP: 46 MiB, 1 pass", 47104, 1, 1),
+    ("OWASP: 19 MiB, 2 passes (chosen)", 19456, 2, 1),
+    ("19 MiB, 3 passes", 19456, 3, 1),
+    ("12 MiB, 3 passes (OWASP's floor)", 12288, 3, 1),
+)
+
+
+def candidates(verifies: int = 20, log: Any = print) -> dict[str, float]:
+    """CPU ms of one verification at each candidate, measured here and now."""
+    from argon2 import PasswordHasher
+
+    found = {}
+    for name, memory, passes, lanes in CANDIDATES:
+        hasher = PasswordHasher(time_cost=passes, memory_cost=memory, parallelism=lanes)
+        made = hasher.hash(PASSWORD)
+        hasher.verify(made, PASSWORD)
+        t0 = time.process_time()
+        for _ in range(verifies):
+            hasher.verify(made, PASSWORD)
+        found[name] = (time.process_time() - t0) / verifies * 1000
+        log(f"  {name:<48} m={memory:>5} KiB t={passes} p={lanes}: {found[name]:6.1f} ms CPU")
+    return found
 
 
 def run(
@@ -133,7 +163,12 @@ def main() -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--pg", default=PG_ADMIN_URL)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--candidates", action="store_true")
+    parser.add_argument("--verifies", type=int, default=20)
     args = parser.parse_args()
+    if args.candidates:
+        candidates(args.verifies)
+        return 0
     figures = run(args.signins, database=args.database, pg_admin_url=args.pg, profile=args.profile)
     return 0 if figures["statuses"] == {302: args.signins} else 1
 
