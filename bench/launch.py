@@ -41,7 +41,9 @@ Users, roles and codes are inserted by bulk SQL; every user has the same
 password hash, made at the portal's parameters (each sign-in still verifies
 it). Afterwards the database is read: no code held twice, no user holding
 two, each claimant shown the code the database holds, claimed + left =
-uploaded, one receipt per claimed code. Worker memory is each gunicorn
+uploaded, no more receipts than claimed codes (one that a failed delivery
+left in the outbox for `giveaway send-mail` is reported, not counted as
+broken; the short form in CI expects every one). Worker memory is each gunicorn
 worker's peak resident set (VmHWM in /proc/PID/status, sampled every 0.5 s).
 
 Only 127.0.0.1 is contacted.
@@ -126,6 +128,7 @@ REPORT_FIELDS = (
     "server_errors",
     "pool",
     "codes_shown",
+    "claimed",
     "receipts",
     "problems",
     "worker_peak_rss_mb",
@@ -379,6 +382,7 @@ def run(
     pg_admin_url: str = PG_ADMIN_URL,
     opening_margin: float = 30.0,
     lookers: int = 10,
+    db_pool: int | None = None,
     log: Any = print,
 ) -> dict[str, Any]:
     """Run one shape of the launch; returns the report (see REPORT_FIELDS)."""
@@ -434,7 +438,8 @@ def run(
                 "GIVEAWAY_SECRET_KEY": secret,
                 "GIVEAWAY_MAIL_URL": f"file://{outbox}",
                 "GIVEAWAY_RATELIMIT_STORAGE_URI": redis_url or "memory://",
-                "GIVEAWAY_DATABASE_POOL_SIZE": str(threads + 1),
+                # As config/defaults.py advises: a connection per thread and the courier.
+                "GIVEAWAY_DATABASE_POOL_SIZE": str(db_pool or threads + 1),
                 "GIVEAWAY_DATABASE_MAX_OVERFLOW": "0",
                 # One proxy in front, as in production: each maintainer has an address.
                 "GIVEAWAY_PROXY_FIX_HOPS": "1",
@@ -476,7 +481,7 @@ def run(
                 engine, t.shown, expected=min(pool, len(t.shown)) if answered else None, pool=pool
             )
             problems += pool_balance(engine)
-            if receipts != claimed:
+            if receipts > claimed:
                 problems.append(f"{receipts} receipts written for {claimed} claimed codes")
             engine.dispose()
     finally:
@@ -494,6 +499,7 @@ def run(
         pool=pool,
         codes_shown=sum(1 for c in t.shown.values() if c),
         receipts=receipts,
+        claimed=claimed,
         problems=problems,
         worker_peak_rss_mb=peaks,
         max_worker_rss_mb=max(peaks.values(), default=0.0),
@@ -501,8 +507,10 @@ def run(
         load_average={"before": load_before, "after": os.getloadavg()},
         shown=t.shown,
         server_log_errors=[
-            line for line in server_log.splitlines() if '"ERROR"' in line or "[ERROR]" in line
-        ][:20],
+            line
+            for line in server_log.splitlines()
+            if any(mark in line for mark in (" ERROR ", '"ERROR"', "[ERROR]"))
+        ][:10],
     )
     report(figures, log)
     return figures
@@ -617,7 +625,14 @@ def report(f: dict[str, Any], log: Any) -> None:
         f"({1000 * f['worker_cpu_s'] / max(1, requests):.1f} ms a request, "
         f"{1000 * f['worker_cpu_s'] / max(1, f['offered']):.0f} ms an arrival)"
     )
-    log(f"  receipts: {f['receipts']}")
+    log(
+        f"  receipts: {f['receipts']} written"
+        + (
+            f" ({f['claimed'] - f['receipts']} left in the outbox for `giveaway send-mail`)"
+            if f["receipts"] < f["claimed"]
+            else ""
+        )
+    )
     before, after = f["load_average"]["before"], f["load_average"]["after"]
     log(
         f"  load average before {before[0]:.2f} {before[1]:.2f}, after {after[0]:.2f} {after[1]:.2f}"
@@ -645,6 +660,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--redis-db", type=int, default=12)
     parser.add_argument("--opening-margin", type=float, default=30.0)
+    parser.add_argument(
+        "--db-pool", type=int, help="PostgreSQL connections per worker (threads + 1)"
+    )
     parser.add_argument("--pg", default=PG_ADMIN_URL)
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
@@ -667,6 +685,7 @@ def main() -> int:
         redis_url=f"redis://127.0.0.1:6379/{args.redis_db}",
         pg_admin_url=args.pg,
         opening_margin=args.opening_margin,
+        db_pool=args.db_pool,
     )
     if args.json:
         kept = {k: v for k, v in figures.items() if k != "shown"}
