@@ -461,7 +461,7 @@ def run(
                 with MemorySampler(server.process.pid) as memory:
                     if opens_at is not None:
                         if time.time() < opens_at.timestamp():
-                            problems += asyncio.run(look_before_opening(base, people[:lookers], t))
+                            problems += _run_async(look_before_opening(base, people[:lookers], t))
                         late = time.time() - opens_at.timestamp()
                         if late > 0:
                             problems.append(
@@ -469,7 +469,7 @@ def run(
                                 f"and looked at (raise --opening-margin)"
                             )
                         time.sleep(max(0.0, -late) + 0.05)
-                    start = asyncio.run(crowd(shape, base, offsets, people, t))
+                    start = _run_async(crowd(shape, base, offsets, people, t))
                     elapsed = max(t.last_done, start) - start
                     claimed = _settled_claims(engine)
                 receipts = wait_for_receipts(str(outbox), claimed, timeout=60)
@@ -514,6 +514,28 @@ def run(
     )
     report(figures, log)
     return figures
+
+
+def _run_async(coro: Any) -> Any:
+    """asyncio.run on a thread of its own: the caller's thread may already run a loop
+    (Playwright's sync API leaves one in a test process)."""
+    import threading
+
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(coro))
+        except BaseException as exc:  # noqa: BLE001 - raised again below
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="launch-crowd")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 def _settled_claims(engine: Any, quiet: float = 2.0, limit: float = 120.0) -> int:
