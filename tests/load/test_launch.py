@@ -89,7 +89,7 @@ def test_the_opening_holds(database: str) -> None:
         pool=30,
         arrivals="fixed",
         redis_url=_services(database),
-        opening_margin=15,
+        opening_margin=30,
         log=lines.append,
     )
     summary = "\n".join(lines)
