@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import random
-import re
 import shutil
 import statistics
 import sys
@@ -45,8 +44,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -55,15 +52,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa  # noqa: E402
 
 from bench._common import (  # noqa: E402
     PG_ADMIN_URL,
     claim_problems,
+    csrf_token,
     gunicorn,
+    local_only,
     percentile,
-    scratch_postgres,
+    scratch_database,
     seed_giveaway,
+    shown_code,
+    wait_for_receipts,
     wait_until_ready,
 )
 
@@ -82,8 +82,6 @@ EXPECTED = {
     "setup": {200},
     "giveaway after": {200},
 }
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-CODE = re.compile(r'id="promo-code"[^>]*>([^<]+)<')
 
 
 class Client:
@@ -134,11 +132,6 @@ class Client:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def csrf_token(html: str) -> str:
-    m = CSRF.search(html)
-    return (m.group(1) or m.group(2)) if m else ""
 
 
 @dataclass
@@ -201,9 +194,8 @@ def claim_visit(  # type: ignore[no-untyped-def]
     think()
     status, html, dt = client.request("GET", "/giveaway")
     if r.record("giveaway after", status, dt, EXPECTED["giveaway after"]):
-        m = CODE.search(html)
         with r.lock:
-            r.shown[uid] = m.group(1).strip() if m else None
+            r.shown[uid] = shown_code(html)
 
 
 def run(
@@ -228,18 +220,13 @@ def run(
 
     if database not in ("postgresql", "sqlite"):
         raise ValueError(f"--database must be postgresql or sqlite, not {database!r}")
-    for url in (pg_admin_url, redis_url or ""):
-        host = sa.make_url(url).host if "://" in url and not url.startswith("redis") else None
-        if url.startswith("redis"):
-            host = url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
-        if host not in ("127.0.0.1", "localhost", None):
-            raise ValueError(f"the stampede only runs against local servers, not {host}")
+    local_only(pg_admin_url, redis_url or "")
     if redis_url:
         redis.Redis.from_url(redis_url).flushdb()
     outbox = tempfile.mkdtemp(prefix="giveaway-stampede-outbox-")
     secret = "stampede-" + PasswordHasher().hash("s")[-22:]
     try:
-        with _scratch_database(database, pg_admin_url) as url:
+        with scratch_database(database, pg_admin_url, "giveaway_stampede") as url:
             engine = db.make_engine(url, pool_size=2)
             migrate.upgrade(engine)
             ids = seed_giveaway(
@@ -310,7 +297,7 @@ def run(
                 for t in crowd:
                     t.join()
                 elapsed = time.perf_counter() - start
-                receipts = _wait_for_receipts(outbox, min(pool, results.claimants))
+                receipts = wait_for_receipts(outbox, min(pool, results.claimants))
             expected = min(pool, results.claimants)
             problems = claim_problems(engine, results.shown, expected=expected, pool=pool)
             if receipts != expected:
@@ -358,46 +345,6 @@ def run(
     }
     report(figures, log)
     return figures
-
-
-@contextmanager
-def _scratch_database(database: str, pg_admin_url: str) -> Iterator[str]:
-    """A scratch database URL: a new PostgreSQL database, or a SQLite file (both removed)."""
-    if database == "postgresql":
-        with scratch_postgres("giveaway_stampede", pg_admin_url) as url:
-            yield url
-        return
-    directory = tempfile.mkdtemp(prefix="giveaway-stampede-sqlite-")
-    try:
-        yield f"sqlite:///{directory}/giveaway.sqlite3"
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _wait_for_receipts(outbox: str, expected: int, timeout: float = 20.0) -> int:
-    """Receipts leave on a background thread after the response: wait for them."""
-    deadline = time.monotonic() + timeout
-    count = 0
-    while time.monotonic() < deadline:
-        count = sum(1 for p in Path(outbox).glob("*.eml") if "promo code" in _subject(p).lower())
-        if count >= expected:
-            time.sleep(0.5)  # a duplicate would show up now
-            return sum(1 for p in Path(outbox).glob("*.eml") if "promo code" in _subject(p).lower())
-        time.sleep(0.2)
-    return count
-
-
-def _subject(path: Path) -> str:
-    try:
-        with path.open("rb") as fh:
-            for line in fh:
-                if line.lower().startswith(b"subject:"):
-                    return line.decode("utf-8", "replace")
-                if not line.strip():
-                    break
-    except OSError:
-        pass
-    return ""
 
 
 def report(f: dict, log) -> None:  # type: ignore[no-untyped-def,type-arg]

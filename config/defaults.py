@@ -59,6 +59,15 @@ PASSWORD_TOKEN_MAX_AGE = 60 * 60 * 6  # reset and activation links: six hours
 # The k-anonymity range API for breached passwords; empty turns the check off.
 BREACHED_PASSWORDS_URL = "https://api.pwnedpasswords.com/range/"
 BREACHED_PASSWORDS_TIMEOUT = 2.0
+# Password hashes (argon2id, parameters in giveaway/accounts/passwords.py) that
+# one worker process computes at once; each holds 19 MiB while it runs, so this
+# bounds a worker's memory whatever its thread count. A sign-in that finds
+# every slot taken for PASSWORD_HASH_TIMEOUT seconds gets a "busy, try again
+# in a moment" page (503 with Retry-After), never a hang. A slot frees every
+# few tens of milliseconds on a healthy machine; 5 s refused sign-ins in a
+# stampede on an overloaded one. Keep it below gunicorn's worker timeout.
+PASSWORD_HASH_CONCURRENCY = 2
+PASSWORD_HASH_TIMEOUT = 20.0
 
 # Rate limits (Flask-Limiter). memory:// is per process; redis://host:6379 is
 # shared between hosts. Limits fail open (with a logged warning) when the

@@ -27,11 +27,18 @@ from giveaway.accounts.forms import (
     ResetRequestForm,
 )
 from giveaway.accounts.loader import start_session
+from giveaway.errors import render_error
 from giveaway.extensions import limiter
 from giveaway.security import safe_next
 from giveaway.twofactor import signin
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
+
+
+@bp.app_errorhandler(passwords.Busy)
+def hashing_busy(error: passwords.Busy) -> ResponseReturnValue:
+    """Every password-hashing slot stayed taken: ask to come back, never hang."""
+    return render_error(503, error.description, retry_after=passwords.Busy.retry_after_seconds)
 
 
 def _limit(setting: str) -> RouteLimit:
