@@ -8,13 +8,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
+from flask_babel import Babel, Domain
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.utils import cached_property
+
+
+class _AppDomain(Domain):
+    """Flask-Babel's message domain, its loaded catalogs kept per app, not per process.
+
+    One process may hold apps with catalogs of their own (the tests do); the
+    stock cache would serve one app's German to the other.
+    """
+
+    def get_translations_cache(self, ctx: object) -> dict[object, object]:
+        cache: dict[object, object] = current_app.extensions.setdefault("babel.catalogs", {})
+        return cache
+
+
+class _Babel(Babel):
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return _AppDomain(domain=self.domain)
+
 
 csrf = CSRFProtect()
+# Bound by giveaway.i18n.init_app, which owns the choice of locale.
+babel = _Babel()
 login_manager = LoginManager()
 limiter = Limiter(
     key_func=get_remote_address,
