@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run demo-reset test install lint clean-instance
+.PHONY: run demo-reset test install lint clean-instance messages catalogs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,11 +12,23 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# Languages (README, "Languages"): `make messages` extracts every translatable
+# message into giveaway/translations/messages.pot and brings each locale's
+# catalog up to it; `make catalogs` compiles the catalogs (.mo files are built,
+# never committed: install and the test command compile them).
+messages: $(VENV)/.installed
+	$(BIN)/python -m giveaway.i18n.catalogs extract
+	$(BIN)/python -m giveaway.i18n.catalogs update
+
+catalogs: $(VENV)/.installed
+	$(BIN)/python -m giveaway.i18n.catalogs compile
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(VENV)/.installed
+	$(BIN)/python -m giveaway.i18n.catalogs compile
 
 instance/settings.py:
 	mkdir -p instance

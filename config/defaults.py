@@ -52,6 +52,17 @@ SITE_NAME = "Security Key Giveaway"
 INDEX_NAME = "the package index"
 SUPPORT_EMAIL = "admin@localhost"
 
+# Languages (giveaway/i18n). LANGUAGES lists the locales the portal offers, the
+# default first: English, plus each locale whose catalog in giveaway/translations/
+# is complete (the test command refuses a shipped catalog with a message
+# missing). Pages speak the account's choice, else the browser's; mail speaks
+# the recipient's choice, else BABEL_DEFAULT_LOCALE.
+LANGUAGES = ["en"]
+BABEL_DEFAULT_LOCALE = "en"
+# The time zone dates and times are shown in (an IANA name); empty means
+# GIVEAWAY_TIMEZONE when that is set, else UTC.
+BABEL_DEFAULT_TIMEZONE = ""
+
 # Accounts
 PASSWORD_MIN_LENGTH = 10
 EMAIL_TOKEN_MAX_AGE = 60 * 60 * 24 * 2  # verification links: two days

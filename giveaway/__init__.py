@@ -13,6 +13,7 @@ from giveaway import (
     db,
     errors,
     extensions,
+    i18n,
     mail,
     observability,
     security,
@@ -27,6 +28,7 @@ from giveaway.claims import admin_views as claims_admin_views
 from giveaway.claims import eligibility, facts
 from giveaway.claims import views as claims_views
 from giveaway.critical import admin_views as critical_admin_views
+from giveaway.i18n import views as language_views
 from giveaway.main import views as main_views
 from giveaway.privacy import views as privacy_views
 from giveaway.twofactor import views as twofactor_views
@@ -43,6 +45,7 @@ BLUEPRINTS = (
     claims_admin_views.bp,
     critical_admin_views.bp,
     privacy_views.bp,
+    language_views.bp,
 )
 
 # Each area's own settings, checked with the rest by settings.check at start-up.
@@ -51,6 +54,7 @@ SETTINGS_CHECKS = (
     eligibility.check_settings,
     mandate.check_settings,
     observability.check_settings,
+    i18n.check_settings,
 )
 
 
@@ -94,6 +98,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     mail.init_app(app)
     extensions.init_app(app)
+    i18n.init_app(app)
     loader.init_app(app)
     # The giveaway's pages read what they need about the account with the account.
     facts.init_app(app)

@@ -20,6 +20,8 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/null 2
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" || true
 fi
 
+# The compiled message catalogs, from the committed ones (tests/i18n checks those).
+$BIN/python -m giveaway.i18n.catalogs compile >/dev/null || exit 1
 $BIN/ruff check giveaway tests bench || exit 1
 # The layers and cycles declared in pyproject.toml ([tool.importlinter]).
 $BIN/lint-imports --no-cache || exit 1

@@ -43,6 +43,9 @@ class User(Base):
     first_2fa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # WebAuthn user handle: random bytes, never the username or email.
     webauthn_user_handle: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    # The language chosen in the menu (a shipped locale, "de", "pt_BR"); None:
+    # the browser's, and the default for mail (giveaway.i18n).
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     @validates("email")
     def _fold_email(self, key: str, value: str) -> str:

@@ -14,10 +14,15 @@ from typing import Any
 
 from flask import current_app, render_template
 
+from giveaway import i18n
+
 
 def build(to: str, template: str, **context: object) -> Message:
     """Render templates/email/<template>/{subject.txt,body.txt,body.html}.
 
+    In the language of the recipient (`user` in the context: their saved
+    choice, else the default), whoever sends it: a request in another
+    language, an admin's action, a cron job.
     Built with the email package's MIME classes (compat32 policy): the same
     multipart/alternative message as EmailMessage's, for a twentieth of the CPU
     (every claim mails a receipt, so this is on the stampede's path).
@@ -26,9 +31,10 @@ def build(to: str, template: str, **context: object) -> Message:
     context.setdefault("index_name", current_app.config["INDEX_NAME"])
     context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
     context.setdefault("support_email", current_app.config["SUPPORT_EMAIL"])
-    subject = render_template(f"email/{template}/subject.txt", **context).strip()
-    text = render_template(f"email/{template}/body.txt", **context)
-    html = render_template(f"email/{template}/body.html", **context)
+    with i18n.speaking(i18n.for_recipient(context.get("user"))):
+        subject = render_template(f"email/{template}/subject.txt", **context).strip()
+        text = render_template(f"email/{template}/body.txt", **context)
+        html = render_template(f"email/{template}/body.html", **context)
     # A random boundary of our own: the generator would otherwise compile a
     # regular expression per message to pick one that the body does not contain.
     message = MIMEMultipart("alternative", boundary=f"=_{secrets.token_hex(16)}")

@@ -32,6 +32,8 @@ SIGNIN_STEP = ("login", "login", "login", "login")
 MATRIX: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    # The language menu: a cookie for visitors, the account's choice when signed in.
+    ("POST", "/language"): PUBLIC,
     ("GET", "/giveaway"): PUBLIC,
     # Signed in but not eligible (no critical project): 403 with the checks.
     ("POST", "/giveaway/claim"): ("login", "403", "403", "403"),
