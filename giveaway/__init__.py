@@ -29,6 +29,7 @@ from giveaway.claims import views as claims_views
 from giveaway.critical import admin_views as critical_admin_views
 from giveaway.main import views as main_views
 from giveaway.privacy import views as privacy_views
+from giveaway.twofactor import changes as twofactor_changes
 from giveaway.twofactor import views as twofactor_views
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_url_converters(app)
     register_extensions(app)
     register_blueprints(app)
+    connect_areas(app)
     register_errorhandlers(app)
     register_security(app)
     register_template_helpers(app)
@@ -100,6 +102,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+
+
+def connect_areas(app: Flask) -> None:
+    """What an area asks of another that imports it (so it cannot import it back)."""
+    # Turning on 2FA asks the giveaway whether that would cost the free keys.
+    twofactor_changes.init_app(app, keys_at_stake=eligibility.could_still_claim)
 
 
 def register_errorhandlers(app: Flask) -> None:
