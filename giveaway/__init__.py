@@ -24,7 +24,7 @@ from giveaway.accounts import views as accounts_views
 from giveaway.admin import mandate
 from giveaway.admin import views as admin_views
 from giveaway.claims import admin_views as claims_admin_views
-from giveaway.claims import eligibility
+from giveaway.claims import eligibility, standing
 from giveaway.claims import views as claims_views
 from giveaway.critical import admin_views as critical_admin_views
 from giveaway.main import views as main_views
@@ -108,6 +108,8 @@ def connect_areas(app: Flask) -> None:
     """What an area asks of another that imports it (so it cannot import it back)."""
     # Turning on 2FA asks the giveaway whether that would cost the free keys.
     twofactor_changes.init_app(app, keys_at_stake=eligibility.could_still_claim)
+    # The account page shows where the account stands (2FA methods and the giveaway).
+    app.add_template_global(standing.of_current_user, "account_standing")
 
 
 def register_errorhandlers(app: Flask) -> None:
