@@ -6,6 +6,7 @@ could claim the free keys is never led to give them up without knowing it."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
@@ -27,6 +28,7 @@ from tests.factories import (
     make_batch,
     make_maintainer,
     reload_user,
+    set_clock,
 )
 
 pytestmark = pytest.mark.browser
@@ -148,7 +150,11 @@ def test_a_maintainer_in_a_country_the_keys_cannot_reach(screen, live_server):  
 def test_a_maintainer_who_already_has_2fa(screen, live_server):  # type: ignore[no-untyped-def]
     app = live_server.app
     make_batch(app, count=2)
-    secret = enable_totp(app, make_maintainer(app, "maria"))
+    maria = make_maintainer(app, "maria")
+    # She turned on an authenticator app a year ago (its code of today is still unused).
+    set_clock(app, datetime.now(UTC) - timedelta(days=365))
+    secret = enable_totp(app, maria)
+    app.config["CLOCK"] = None
     sign_in(screen, "maria", totp_secret=secret)
     screen.wait_for_url("**/account/")
     account = text_of(screen)
