@@ -118,7 +118,11 @@ def test_the_mandate_banner_sends_a_maintainer_who_can_claim_to_claim(app):  # t
     make_maintainer(app, "maria")
     html = _text(_client(app, "maria"), "/account/")
     assert "Two-factor authentication is required" in html
-    assert "Claim your free security keys first</a>: turning on two-factor" in html
+    banner = html[html.index("Two-factor authentication is required") :]
+    assert banner.index("see first whether free security keys are yours to claim") < banner.index(
+        "<main"
+    )
+    assert "turning it on gives them up" in banner
 
 
 def test_nothing_at_stake_once_the_code_is_claimed(app):  # type: ignore[no-untyped-def]
