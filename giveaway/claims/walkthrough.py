@@ -128,7 +128,7 @@ def _claim_sentence(result: eligibility.Eligibility) -> str:
     )
 
 
-def _key_steps(verified: bool, keys: int, signed_in_with_key: bool) -> list[Step]:
+def _key_steps(verified: bool, keys: int) -> list[Step]:
     """Registering the two keys and signing in with one: the end of the keys path."""
     return [
         Step(
@@ -204,7 +204,7 @@ def steps(session: Session, user: User, now: datetime | None = None) -> Walkthro
                 "the order, so this step counts as done once your first key is registered.",
                 "copy_code",
             ),
-            *_key_steps(verified, keys, signed_in_with_key),
+            *_key_steps(verified, keys),
             recovery_step,
             _sign_in_step(signed_in_with_key, keys),
         ]
@@ -221,7 +221,7 @@ def steps(session: Session, user: User, now: datetime | None = None) -> Walkthro
                 "claim_code",
                 ready=verified,
             ),
-            *(replace(s, ready=False, with_previous=False) for s in _key_steps(False, 0, False)),
+            *(replace(s, ready=False, with_previous=False) for s in _key_steps(False, 0)),
             recovery_step,
             _sign_in_step(False, 0),
         ]
