@@ -25,12 +25,13 @@ from giveaway.accounts import views as accounts_views
 from giveaway.admin import mandate
 from giveaway.admin import views as admin_views
 from giveaway.claims import admin_views as claims_admin_views
-from giveaway.claims import eligibility, facts
+from giveaway.claims import eligibility, facts, standing
 from giveaway.claims import views as claims_views
 from giveaway.critical import admin_views as critical_admin_views
 from giveaway.i18n import views as language_views
 from giveaway.main import views as main_views
 from giveaway.privacy import views as privacy_views
+from giveaway.twofactor import changes as twofactor_changes
 from giveaway.twofactor import views as twofactor_views
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_url_converters(app)
     register_extensions(app)
     register_blueprints(app)
+    connect_areas(app)
     register_errorhandlers(app)
     register_security(app)
     register_template_helpers(app)
@@ -107,6 +109,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+
+
+def connect_areas(app: Flask) -> None:
+    """What an area asks of another that imports it (so it cannot import it back)."""
+    # Turning on 2FA asks the giveaway whether that would cost the free keys.
+    twofactor_changes.init_app(app, keys_at_stake=eligibility.could_still_claim)
+    # The account page shows where the account stands (2FA methods and the giveaway).
+    app.add_template_global(standing.of_current_user, "account_standing")
 
 
 def register_errorhandlers(app: Flask) -> None:

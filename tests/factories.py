@@ -320,7 +320,15 @@ def add_key(
     with _work(app) as session:
         account = _fresh(session, user)
         options, challenge = keys.registration_options(session, account)
-        keys.add_key(session, account, label, key.create(json.loads(options)), challenge)
+        # The scene says the key is on the account: giving up the free keys is part of it.
+        keys.add_key(
+            session,
+            account,
+            label,
+            key.create(json.loads(options)),
+            challenge,
+            give_up_keys=True,
+        )
     if used:
         with _work(app) as session:
             account = _fresh(session, user)
@@ -340,7 +348,9 @@ def enable_totp(app: Flask, user: Any, secret: str | None = None) -> str:
     secret = secret or totp.new_secret()
     with _work(app) as session:
         account = _fresh(session, user)
-        totp.enable_totp(session, account, secret, totp.code_at(secret, clock.now()))
+        totp.enable_totp(
+            session, account, secret, totp.code_at(secret, clock.now()), give_up_keys=True
+        )
     return secret
 
 

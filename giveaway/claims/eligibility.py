@@ -8,6 +8,11 @@ The criteria about the account itself (a critical maintainer, never had 2FA,
 a verified email, old enough) are also exported as SQL over User by
 `account_criteria`, which the dashboard's funnel composes;
 tests/claims/test_eligibility_sql.py holds them to the same answer as `check`.
+
+`could_still_claim` is the other side of the same rule: whether this maintainer
+could still get the free keys, today or later (the giveaway has not opened yet,
+the pool is empty for now, the email is not verified yet). Turning on 2FA
+would end that for good, so every page that offers 2FA asks it first.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import current_app, url_for
-from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from giveaway.accounts.models import User
@@ -143,9 +148,35 @@ class Eligibility:
         return next(c for c in self.checks if c.key == key)
 
     @property
+    def out_of_reach(self) -> list[Check]:
+        """The checks not met that will not turn: why the free keys are not for this
+        account, for good (a closed giveaway stays closed)."""
+        return [
+            c
+            for c in self.checks
+            if not c.passed
+            and (
+                c.key not in MAY_STILL_CHANGE or (c.key == "open" and self.window_state == "closed")
+            )
+        ]
+
+    @property
+    def could_still_claim(self) -> bool:
+        """The free keys are still within reach: every check passes, or fails only for
+        a reason that may still change. Turning on 2FA now would give them up."""
+        return not self.out_of_reach
+
+    @property
     def only_pool_empty(self) -> bool:
         """Everything passes except that no code is left: offer "tell me when codes return"."""
         return [c.key for c in self.checks if not c.passed] == ["codes_remain"]
+
+
+# Checks that can still turn in the maintainer's favour: the giveaway opens (unless it
+# has closed, which is final), the email gets verified, codes come back to the pool.
+# The others (a critical project, never had 2FA, an old enough account, no code yet)
+# do not change for the better, and "never had 2FA" is what turning it on would end.
+MAY_STILL_CHANGE = frozenset({"open", "email", "codes_remain"})
 
 
 # --- the criteria about the account -------------------------------------------------
@@ -170,6 +201,22 @@ def account_criteria(cutoff: datetime | None) -> dict[str, ColumnElement[bool]]:
         "email": User.email_verified_at.is_not(None),
         "account_age": User.created_at < cutoff if cutoff is not None else true(),
     }
+
+
+def could_still_claim_sql(cutoff: datetime | None, window_state: str) -> ColumnElement[bool]:
+    """`Eligibility.could_still_claim` as SQL over User (a test holds the two equal)."""
+    if window_state == "closed":
+        return false()
+    criteria = account_criteria(cutoff)
+    not_claimed = ~exists().where(PromoCode.claimed_by_id == User.id)
+    return and_(criteria["critical"], criteria["no_2fa"], criteria["account_age"], not_claimed)
+
+
+def could_still_claim(session: Session, user: User, now: datetime) -> bool:
+    """Would turning on 2FA now cost `user` the free keys? One query, for the 2FA
+    changes themselves (the pages have the whole `check` and ask its property)."""
+    rule = could_still_claim_sql(account_cutoff(), window().state(now))
+    return bool(session.scalar(select(rule).select_from(User).where(User.id == user.id)))
 
 
 # --- the pool -------------------------------------------------------------------------

@@ -8,25 +8,33 @@ account security page.
 Redeeming the code happens in the vendor's store, which the portal cannot see:
 that step counts as done once the first key is registered (the keys arrived).
 
-Maintainers with a claimed code follow the "keys" path. Everyone else (no
-critical project, no code left, a country the keys cannot be shipped to: the
-portal never keeps the country, so it cannot tell these apart) follows the
-"other" path: a key bought locally or an authenticator app.
+Maintainers with a claimed code follow the "keys" path. Those who could still
+claim one (eligibility.Eligibility.could_still_claim: the giveaway has not
+opened, the pool is empty for now, or nothing stands in the way) follow the
+"claim" path: claim first, since turning on 2FA now would give the keys up.
+Everyone else (no critical project, 2FA before, an account too new, the
+giveaway over) follows the "other" path: a key bought locally or an
+authenticator app, and the page says why the free keys are not for them.
+The portal never keeps the shipping country, so it cannot tell a maintainer
+in a country the keys cannot reach from one who can claim: the claim path
+says what to do then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.orm import Session, joinedload
 
+from giveaway import clock
 from giveaway.accounts.models import User
-from giveaway.claims import facts
+from giveaway.claims import eligibility, facts
 from giveaway.claims.models import PromoCode
 from giveaway.twofactor import status
 
-Path = Literal["keys", "other"]
+Path = Literal["keys", "claim", "other"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class Walkthrough:
     code: PromoCode | None = None
     key_count: int = 0
     totp: bool = False
+    # On the "other" path: why the free keys are not for this account (one sentence).
+    why_no_keys: str = ""
 
     @property
     def current(self) -> Step | None:
@@ -96,7 +106,67 @@ def _mark_current(steps: list[Step]) -> list[Step]:
     return marked
 
 
-def steps(session: Session, user: User, code: PromoCode | None = None) -> Walkthrough:
+def _claim_sentence(result: eligibility.Eligibility) -> str:
+    """What the claim step says, for the state the giveaway and the account are in."""
+    if result.window_state == "before" and result.opens_at is not None:
+        return (
+            f"The giveaway opens on {result.opens_at:%Y-%m-%d %H:%M} UTC. Come back then and "
+            "claim your code: it pays for two security keys."
+        )
+    if not result.get("codes_remain").passed:
+        return (
+            "You qualify, but every code is claimed for now. Codes come back (new batches, "
+            "unused ones): ask on the giveaway page to be emailed when they do."
+        )
+    return (
+        "You maintain a critical project and your account never had two-factor "
+        "authentication, so a code for two free security keys is yours to claim. Claim it "
+        "before you turn on two-factor authentication. If the keys cannot be shipped to your "
+        "country, the giveaway page tells you what to do instead."
+    )
+
+
+def _key_steps(verified: bool, keys: int) -> list[Step]:
+    """Registering the two keys and signing in with one: the end of the keys path."""
+    return [
+        Step(
+            "first_key",
+            "Register your first key",
+            keys >= 1,
+            "When the keys arrive, plug in one of them, give it a name and press the button. "
+            "Then touch the key when it blinks.",
+            "register_key",
+            ready=verified,
+            with_previous=True,
+        ),
+        Step(
+            "second_key",
+            "Register your second key, the spare",
+            keys >= 2,
+            "Now plug in the other key. A spare means that losing one key never locks you "
+            "out, and you never need a full account recovery. Your browser refuses the key "
+            "you already registered, so use the other one.",
+            "register_key",
+            ready=verified and keys >= 1,
+        ),
+    ]
+
+
+def _sign_in_step(done: bool, keys: int) -> Step:
+    return Step(
+        "sign_in_with_key",
+        "Sign in once with a key",
+        done,
+        "Prove that it works: sign out, then sign in again with your password and one "
+        "of your keys. You come back here afterwards.",
+        "sign_in_again",
+        ready=keys >= 1,
+    )
+
+
+def steps(
+    session: Session, user: User, code: PromoCode | None = None, now: datetime | None = None
+) -> Walkthrough:
     """The walkthrough for `user`, derived from their state alone.
 
     `code`: the user's claimed code when the caller has it already (loaded with
@@ -140,38 +210,28 @@ def steps(session: Session, user: User, code: PromoCode | None = None) -> Walkth
                 "the order, so this step counts as done once your first key is registered.",
                 "copy_code",
             ),
-            Step(
-                "first_key",
-                "Register your first key",
-                keys >= 1,
-                "When the keys arrive, plug in one of them, give it a name and press the button. "
-                "Then touch the key when it blinks.",
-                "register_key",
-                ready=verified,
-                with_previous=True,
-            ),
-            Step(
-                "second_key",
-                "Register your second key, the spare",
-                keys >= 2,
-                "Now plug in the other key. A spare means that losing one key never locks you "
-                "out, and you never need a full account recovery. Your browser refuses the key "
-                "you already registered, so use the other one.",
-                "register_key",
-                ready=verified and keys >= 1,
-            ),
+            *_key_steps(verified, keys),
             recovery_step,
-            Step(
-                "sign_in_with_key",
-                "Sign in once with a key",
-                known.signed_in_with_key,
-                "Prove that it works: sign out, then sign in again with your password and one "
-                "of your keys. You come back here afterwards.",
-                "sign_in_again",
-                ready=keys >= 1,
-            ),
+            _sign_in_step(known.signed_in_with_key, keys),
         ]
         return Walkthrough("keys", _mark_current(found), code=code, key_count=keys, totp=has_totp)
+    result = eligibility.check(session, user, now or clock.now())
+    if result.could_still_claim:
+        claim_first: list[Step] = [
+            verify,
+            Step(
+                "claim",
+                "Claim your free keys",
+                False,
+                _claim_sentence(result),
+                "claim_code",
+                ready=verified,
+            ),
+            *(replace(s, ready=False, with_previous=False) for s in _key_steps(False, 0)),
+            recovery_step,
+            _sign_in_step(False, 0),
+        ]
+        return Walkthrough("claim", _mark_current(claim_first), key_count=keys, totp=has_totp)
     other: list[Step] = [
         verify,
         Step(
@@ -185,4 +245,12 @@ def steps(session: Session, user: User, code: PromoCode | None = None) -> Walkth
         ),
         recovery_step,
     ]
-    return Walkthrough("other", _mark_current(other), code=None, key_count=keys, totp=has_totp)
+    why = result.out_of_reach[0].reason if result.out_of_reach else ""
+    return Walkthrough(
+        "other",
+        _mark_current(other),
+        code=None,
+        key_count=keys,
+        totp=has_totp,
+        why_no_keys=why,
+    )

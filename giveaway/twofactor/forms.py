@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from giveaway.inputs import ascii_digits
@@ -32,6 +32,8 @@ class TotpConfirmForm(FlaskForm):
         filters=[ascii_digits],
         render_kw=_CODE_ATTRS,
     )
+    # Shown (and required by the rule, not the form) only while the free keys are at stake.
+    give_up_keys = BooleanField("I give up the free security keys")
 
 
 class RecoveryGenerateForm(FlaskForm):

@@ -26,6 +26,7 @@ from giveaway.twofactor.changes import (
     check_password,
     mark_enabled,
     notify,
+    require_giving_up_keys,
     require_verified_email,
 )
 from giveaway.twofactor.models import LABEL_MAX_LENGTH, WebAuthnCredential
@@ -109,12 +110,21 @@ def registration_options(session: Session, user: User) -> tuple[str, bytes]:
 
 
 def add_key(
-    session: Session, user: User, label: str | None, credential: Any, challenge: bytes
+    session: Session,
+    user: User,
+    label: str | None,
+    credential: Any,
+    challenge: bytes,
+    *,
+    give_up_keys: bool = False,
 ) -> WebAuthnCredential:
-    """Verify a registration and keep the key; raises TwoFactorError."""
+    """Verify a registration and keep the key; raises TwoFactorError.
+
+    `give_up_keys`: they confirmed giving up the free keys they could still claim."""
     require_verified_email(user)
     # One 2FA change of an account at a time (two tabs), and none beside a claim.
     lock_account(session, user)
+    require_giving_up_keys(session, user, give_up_keys)
     label = check_label(session, user, label)
     try:
         new = wa.verify_registration(credential, challenge)

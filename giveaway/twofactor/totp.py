@@ -30,6 +30,7 @@ from giveaway.twofactor.changes import (
     check_password,
     mark_enabled,
     notify,
+    require_giving_up_keys,
     require_verified_email,
 )
 
@@ -109,13 +110,18 @@ def new_totp_secret(user: User) -> str:
     return new_secret()
 
 
-def enable_totp(session: Session, user: User, secret: str, code: str) -> None:
-    """Turn TOTP on once the person proves the app has `secret`."""
+def enable_totp(
+    session: Session, user: User, secret: str, code: str, *, give_up_keys: bool = False
+) -> None:
+    """Turn TOTP on once the person proves the app has `secret`.
+
+    `give_up_keys`: they confirmed giving up the free keys they could still claim."""
     require_verified_email(user)
     # A claim in another tab checks "never had 2FA" under the same lock.
     lock_account(session, user)
     if user.totp_secret:
         raise TwoFactorError("An authenticator app is already set up on your account.")
+    require_giving_up_keys(session, user, give_up_keys)
     step = matching_step(secret, code, clock.now(), None)
     if step is None:
         raise TwoFactorError(

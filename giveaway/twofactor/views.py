@@ -120,6 +120,7 @@ def _security_page(http_status: int = 200, **forms: Any) -> ResponseReturnValue:
             "twofactor/security.html",
             keys=credentials,
             methods=status.methods(s, user),
+            keys_at_stake=changes.keys_at_stake(s, user),
             codes_low=recovery.recovery_codes_low(s, user),
             resend_form=ResendVerificationForm(),
             remove_forms=forms.get("remove_forms")
@@ -159,16 +160,26 @@ def register_key() -> ResponseReturnValue:
     if body is None:
         return _json_error("The browser's answer could not be read. Please try again.")
     s = db.session()
-    # Check the name first: a bad name keeps the challenge for another try.
+    # The box "I give up the free keys" is ticked (JSON true) or not.
+    give_up_keys = body.get(changes.GIVE_UP_KEYS_FIELD) is True
+    # Check the name and the confirmation first: either kept the challenge for another try.
     try:
         changes.require_verified_email(user)
+        changes.require_giving_up_keys(s, user, give_up_keys)
         keys.check_label(s, user, body.get("label"))
     except changes.TwoFactorError as exc:
         return _json_error(exc.message, field=exc.field)
     had_2fa = status.has_2fa(user)
     try:
         challenge = challenges.take(s, challenges.REGISTER, user.id)
-        key = keys.add_key(s, user, body.get("label"), body.get("credential"), challenge)
+        key = keys.add_key(
+            s,
+            user,
+            body.get("label"),
+            body.get("credential"),
+            challenge,
+            give_up_keys=give_up_keys,
+        )
     except changes.TwoFactorError as exc:
         return _json_error(exc.message, field=exc.field)
     flash(f'Your security key "{key.label}" is registered.', "success")
@@ -223,9 +234,16 @@ def totp_setup() -> ResponseReturnValue:
         if form.validate_on_submit():
             had_2fa = status.has_2fa(user)
             try:
-                totp.enable_totp(db.session(), user, secret, form.code.data or "")
+                totp.enable_totp(
+                    db.session(),
+                    user,
+                    secret,
+                    form.code.data or "",
+                    give_up_keys=bool(form.give_up_keys.data),
+                )
             except changes.TwoFactorError as exc:
-                form.code.errors = [exc.message]
+                refused = form.give_up_keys if exc.field == "give_up_keys" else form.code
+                refused.errors = [exc.message]
             else:
                 session.pop(TOTP_PENDING, None)
                 flash("Your authenticator app is set up.", "success")
@@ -241,6 +259,7 @@ def totp_setup() -> ResponseReturnValue:
             qr=totp.qr_data_uri(uri),
             secret=totp.grouped(secret),
             back=back,
+            keys_at_stake=changes.keys_at_stake(db.session(), user),
         ),
         http_status,
     )

@@ -3,7 +3,10 @@
  *
  * No inline script (the CSP forbids it): each box is a [data-webauthn] element
  * with the URLs and the CSRF token in data- attributes (and optionally
- * data-next: where to go once a key is registered). Options are fetched
+ * data-next: where to go once a key is registered). A box may hold a
+ * [data-webauthn-give-up] checkbox (shown while the maintainer could still
+ * claim the giveaway's free keys): its answer goes with the registration, and
+ * the key is not even asked for while it is unticked. Options are fetched
  * ahead of time, so that navigator.credentials.* runs directly in the click
  * handler (some browsers refuse it outside a user gesture).
  */
@@ -27,6 +30,7 @@
     network: "The portal could not be reached. Check your connection and try again.",
     label: "Give the key a name first, so you can tell your keys apart.",
     labelLong: "Use at most 64 characters for the name.",
+    giveUp: "Claim your free keys first, or tick the box to confirm that you give them up.",
     waitingCreate: "Touch your security key now (it may blink).",
     waitingGet: "Touch your security key now (it may blink).",
     checking: "Checking…",
@@ -152,6 +156,7 @@
     var button = box.querySelector("[data-webauthn-start]");
     var status = box.querySelector("[data-webauthn-status]");
     var labelInput = box.querySelector("[data-webauthn-label]");
+    var giveUpBox = box.querySelector("[data-webauthn-give-up]");
     var csrf = box.getAttribute("data-csrf");
     var optionsUrl = box.getAttribute("data-options-url");
     var verifyUrl = box.getAttribute("data-verify-url");
@@ -193,6 +198,7 @@
       say(MESSAGES.checking);
       var body = { credential: credentialJSON(credential) };
       if (labelInput) body.label = labelInput.value;
+      if (giveUpBox) body.give_up_keys = giveUpBox.checked;
       if (box.getAttribute("data-next")) body.next = box.getAttribute("data-next");
       return postJSON(verifyUrl, csrf, body).then(function (data) {
         if (data.ok && data.redirect) {
@@ -206,8 +212,10 @@
         }
         say(data.error || MESSAGES.network, "error");
         if (data.field === "label" && labelInput) labelInput.focus();
-        // The challenge was used up or refused: get a fresh one for the next try.
-        if (data.field !== "label") return prepare();
+        if (data.field === "give_up_keys" && giveUpBox) giveUpBox.focus();
+        // The challenge was used up or refused: get a fresh one for the next try
+        // (a refused name or confirmation is checked first and keeps it).
+        if (data.field !== "label" && data.field !== "give_up_keys") return prepare();
       });
     }
 
@@ -226,6 +234,11 @@
         if (label.length > 64) {
           say(MESSAGES.labelLong, "error");
           labelInput.focus();
+          return;
+        }
+        if (giveUpBox && !giveUpBox.checked) {
+          say(MESSAGES.giveUp, "error");
+          giveUpBox.focus();
           return;
         }
         say(MESSAGES.waitingCreate);

@@ -50,6 +50,18 @@ def add_key(page: Any, label: str) -> None:
     page.locator("[data-webauthn-start]:enabled").click()
 
 
+def claim(page: Any, region: str) -> None:
+    """Answer the shipping question on /giveaway and press the claim button."""
+    page.goto("/giveaway")
+    page.get_by_label("Where would the keys be shipped?").select_option(region)
+    page.get_by_role("button", name="Claim my code").click()
+
+
+def press_key_button(page: Any) -> None:
+    """Press the key box's button on the page shown (enabled once the options arrived)."""
+    page.locator("[data-webauthn-start]:enabled").click()
+
+
 def sign_out(page: Any) -> None:
     page.click("button:has-text('Sign out')")
     page.wait_for_url("**/")

@@ -91,7 +91,8 @@ def test_a_claim_waits_for_totp_being_turned_on_and_is_then_refused(any_app, mar
     def turn_on_totp() -> None:
         s = db.session()
         user = s.get(User, maria.id)
-        twofactor.enable_totp(s, user, secret, pyotp.TOTP(secret).now())
+        # She could still claim: she ticked "I give up the free keys".
+        twofactor.enable_totp(s, user, secret, pyotp.TOTP(secret).now(), give_up_keys=True)
 
     def claim() -> int:
         return post_form(client, "/giveaway/claim", {"region": "FR"}, page="/giveaway").status_code

@@ -49,13 +49,14 @@ def walk_for(app: Flask, user: User) -> walkthrough.Walkthrough:
 
 # state → (path, current step, steps done)
 CASES = {
+    # A maintainer who could still claim is sent to claim first (issue 13).
     "no code, not verified": (
         dict(code=False, verified=False),
-        "other",
+        "claim",
         "verify_email",
         set(),
     ),
-    "no code": (dict(code=False), "other", "second_factor", {"verify_email"}),
+    "no code": (dict(code=False), "claim", "claim", {"verify_email"}),
     "no code, authenticator app": (
         dict(code=False, totp=True),
         "other",

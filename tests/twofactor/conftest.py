@@ -54,17 +54,20 @@ class Flow:
     def register_options(self):  # type: ignore[no-untyped-def]
         return self.post_json("/account/security/webauthn/options", {}, "/account/security")
 
-    def register_answer(self, label: str, credential: dict):  # type: ignore[no-untyped-def]
-        return self.post_json(
-            "/account/security/webauthn/register",
-            {"label": label, "credential": credential},
-            "/account/security",
-        )
+    def register_answer(self, label: str, credential: dict, *, give_up_keys: bool = False):  # type: ignore[no-untyped-def]
+        """Send the key; `give_up_keys` ticks "I give up the free keys" (when they are at stake)."""
+        body = {"label": label, "credential": credential}
+        if give_up_keys:
+            body["give_up_keys"] = True
+        return self.post_json("/account/security/webauthn/register", body, "/account/security")
 
-    def register_key(self, auth: SoftwareAuthenticator, label: str, **kw):  # type: ignore[no-untyped-def]
+    def register_key(
+        self, auth: SoftwareAuthenticator, label: str, *, give_up_keys: bool = False, **kw
+    ):  # type: ignore[no-untyped-def]
         options = self.register_options()
         assert options.status_code == 200, options.get_data(as_text=True)
-        return self.register_answer(label, auth.create(options.get_json(), **kw))
+        credential = auth.create(options.get_json(), **kw)
+        return self.register_answer(label, credential, give_up_keys=give_up_keys)
 
     # --- sign-in
     def password(self, username: str, next_url: str | None = None):  # type: ignore[no-untyped-def]
