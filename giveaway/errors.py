@@ -72,6 +72,7 @@ FORM_PAGES: dict[str, str] = {
     "giveaway.claim": "giveaway.index",
     "giveaway.notify": "giveaway.index",
     "giveaway.setup_sign_in": "giveaway.setup",
+    "language.choose": "main.index",
     "twofactor.register_key": "twofactor.security",
     "twofactor.register_options": "twofactor.security",
     "twofactor.remove_key": "twofactor.security",
@@ -299,7 +300,9 @@ def _retry_after(error: HTTPException) -> int:
     except Exception:  # noqa: BLE001 - the storage may be down; a guess will do
         current = None
     if current is not None:
-        return max(1, math.ceil(current.reset_at - time.time()))
+        # reset_at is a whole second: never say more than the window itself.
+        left = math.ceil(current.reset_at - time.time())
+        return max(1, min(left, current.limit.get_expiry()))
     value = error.get_response().headers.get("Retry-After")
     try:
         return max(1, int(value)) if value else 60
