@@ -74,6 +74,7 @@ def text_of(page: Any, selector: str = "main") -> str:
 
 def fits_the_screen(page: Any) -> None:
     """Nothing on the page makes it scroll sideways (a cut-off column or word)."""
+    page.wait_for_load_state("load")
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
@@ -83,6 +84,8 @@ def fits_the_screen(page: Any) -> None:
 def tables_fit(page: Any) -> None:
     """Every table is read whole: it fits its region, or the region scrolls sideways
     and a visible cue says so (no column silently cut off)."""
+    # The cue is added by js/tables.js once the page has loaded.
+    page.wait_for_load_state("load")
     hidden = page.evaluate(
         """() => [...document.querySelectorAll('.table-wrap')].filter(wrap => {
             if (wrap.scrollWidth <= wrap.clientWidth + 1) return false;

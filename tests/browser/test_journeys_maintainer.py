@@ -204,7 +204,8 @@ def test_a_maintainer_with_keys_registered(screen, screen_keys, live_server):  #
     screen_keys.unplug(first)
     screen_keys.plug_in()
     add_key(screen, "Spare key")
-    screen.wait_for_url("**/account/security")
+    # add_key opened /account/security: wait for the answer, not the address.
+    screen.get_by_text('Your security key "Spare key" is registered.').wait_for()
     add_recovery_codes(app, maria)
     sign_out(screen)
     sign_in(screen, "maria")
