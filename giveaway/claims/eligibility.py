@@ -243,7 +243,8 @@ def codes_available(session: Session, now: datetime) -> bool:
     return bool(session.scalar(select(exists().where(PromoCode.is_available(now)))))
 
 
-def _fmt(value: datetime) -> str:
+def moment(value: datetime) -> str:
+    """A moment as the checklist and the walkthrough say it: "2026-12-02 09:00 UTC"."""
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -281,7 +282,7 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
                 "open",
                 "The giveaway is open",
                 False,
-                f"The giveaway opens on {_fmt(w.opens_at)}.",
+                f"The giveaway opens on {moment(w.opens_at)}.",
                 action="Come back then: nothing needs doing before.",
             )
         )
@@ -292,13 +293,13 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
                 "open",
                 "The giveaway is open",
                 False,
-                f"The giveaway ended on {_fmt(w.closes_at)}; no more codes are handed out.",
+                f"The giveaway ended on {moment(w.closes_at)}; no more codes are handed out.",
                 action="You can still protect your account with a security key you buy or "
                 "with an authenticator app.",
             )
         )
     else:
-        until = f" until {_fmt(w.closes_at)}" if w.closes_at else ""
+        until = f" until {moment(w.closes_at)}" if w.closes_at else ""
         checks.append(Check("open", "The giveaway is open", True, f"Codes can be claimed{until}."))
 
     projects: list[str] = []
@@ -374,7 +375,7 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
         cutoff = account_cutoff()
         if cutoff is None or old_enough(user, cutoff):
             reason = (
-                f"Your account was created before {_fmt(cutoff)}."
+                f"Your account was created before {moment(cutoff)}."
                 if cutoff
                 else "Any account can take part."
             )
@@ -385,8 +386,8 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
                     "account_age",
                     "Your account is old enough",
                     False,
-                    f"Only accounts created before {_fmt(cutoff)} can take part; yours was "
-                    f"created on {_fmt(user.created_at)}.",
+                    f"Only accounts created before {moment(cutoff)} can take part; yours was "
+                    f"created on {moment(user.created_at)}.",
                     action="If you also have an older account, sign in with that one.",
                 )
             )
@@ -405,7 +406,7 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
                     "not_claimed",
                     "You have not claimed a code yet",
                     False,
-                    f"You claimed your code on {_fmt(claimed.claimed_at or now)}; it is shown "
+                    f"You claimed your code on {moment(claimed.claimed_at or now)}; it is shown "
                     "on this page.",
                 )
             )

@@ -110,7 +110,7 @@ def _claim_sentence(result: eligibility.Eligibility) -> str:
     """What the claim step says, for the state the giveaway and the account are in."""
     if result.window_state == "before" and result.opens_at is not None:
         return (
-            f"The giveaway opens on {result.opens_at:%Y-%m-%d %H:%M} UTC. Come back then and "
+            f"The giveaway opens on {eligibility.moment(result.opens_at)}. Come back then and "
             "claim your code: it pays for two security keys."
         )
     if not result.get("codes_remain").passed:
