@@ -6,7 +6,9 @@
 - the committed template (giveaway/translations/messages.pot) is stale: a
   fresh extraction has messages it lacks or lacks messages it has;
 - a shipped locale (LANGUAGES, but the source language) has a message missing,
-  untranslated or fuzzy;
+  untranslated or fuzzy (a message only administrators read may stay
+  untranslated: the issue allows English-only admin pages, and an empty
+  translation shows the English);
 - a translation lacks a named placeholder of the original, or fails Babel's
   own checks (`Catalog.check`: placeholders of the wrong kind, plural forms).
 """
@@ -39,6 +41,16 @@ KEYWORDS = ("lazy_gettext", "lazy_ngettext:1,2", "lazy_pgettext:1c,2")
 # Folders with nothing to translate, skipped for speed (babel.cfg says what is read).
 IGNORED_DIRS = ".* _* tests bench docs node_modules instance config scripts"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)")
+# Where only administrators read: a message found only here may stay untranslated.
+ADMIN_PLACES = (
+    "templates/admin/",
+    "templates/claims_admin/",
+    "templates/critical/admin_",
+    "templates/privacy/admin_",
+    "giveaway/admin/",
+    "giveaway/claims/admin_views.py",
+    "giveaway/critical/admin_views.py",
+)
 
 
 def _pybabel(*args: str) -> None:
@@ -146,6 +158,12 @@ def missing_placeholders(message: Message) -> list[str]:
     return sorted(lost)
 
 
+def admin_only(message: Message) -> bool:
+    """Whether every place of `message` is one only administrators read."""
+    places = [str(filename) for filename, _line in message.locations]
+    return bool(places) and all(place.startswith(ADMIN_PLACES) for place in places)
+
+
 def catalog_problems(po: Path, template: Path = TEMPLATE) -> list[str]:
     """Every reason `po` cannot ship: missing, untranslated, fuzzy, broken messages."""
     locale = po.parent.parent.name
@@ -161,6 +179,8 @@ def catalog_problems(po: Path, template: Path = TEMPLATE) -> list[str]:
         if message.fuzzy:
             problems.append(f"{locale}: fuzzy: {label}")
         elif not all(_forms(message)):
+            if admin_only(message) and not any(_forms(message)):
+                continue
             problems.append(f"{locale}: untranslated: {label}")
         else:
             for name in missing_placeholders(message):

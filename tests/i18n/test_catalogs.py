@@ -97,6 +97,24 @@ def test_untranslated_plural_form(tmp_path: Path) -> None:
     ]
 
 
+def _with_places(path: Path, places: dict[str, list[str]]) -> None:
+    catalog = catalogs.read(path, locale="de")
+    for msgid, files in places.items():
+        catalog[msgid].locations = [(name, None) for name in files]
+    catalogs.write(catalog, path)
+
+
+def test_a_message_only_administrators_read_may_stay_english(tmp_path: Path) -> None:
+    """Admin pages may be English-only (an empty translation shows the original)."""
+    template(tmp_path)
+    po = locale_catalog(tmp_path, "de", {**GOOD_GERMAN, "Sign in": ""})
+    _with_places(po, {"Sign in": ["templates/admin/users.html", "giveaway/admin/views.py"]})
+    assert catalogs.shipped_problems(["en", "de"], tmp_path) == []
+    # Once a maintainer's page shows it too, it must be translated.
+    _with_places(po, {"Sign in": ["templates/admin/users.html", "templates/accounts/login.html"]})
+    assert catalogs.shipped_problems(["en", "de"], tmp_path) == ["de: untranslated: 'Sign in'"]
+
+
 def test_fuzzy_message(tmp_path: Path) -> None:
     template(tmp_path)
     locale_catalog(tmp_path, "de", GOOD_GERMAN, fuzzy=("Sign in",))
