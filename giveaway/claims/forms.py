@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, URLField
@@ -29,12 +31,12 @@ def _known_region(form: FlaskForm, field: SelectField) -> None:
     # Any ISO 3166-1 code is a valid answer (an old page, a changed setting):
     # one that is not eligible gets the alternatives, not a form error.
     if not field.data or not regions.is_valid(field.data):
-        raise ValidationError("Choose the country the keys would be shipped to.")
+        raise ValidationError(_("Choose the country the keys would be shipped to."))
 
 
 class ClaimForm(FlaskForm):
     region = SelectField(
-        "Where would the keys be shipped?",
+        lazy_gettext("Where would the keys be shipped?"),
         choices=[],
         validate_choice=False,
         validators=[_known_region],
@@ -42,7 +44,7 @@ class ClaimForm(FlaskForm):
 
     def __init__(self, eligible: list[str], *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.region.choices = [("", "Choose a country…"), *regions.choices(eligible)]
+        self.region.choices = [("", _("Choose a country…")), *regions.choices(eligible)]
 
 
 class NotifyForm(FlaskForm):
