@@ -63,32 +63,32 @@ def _store_url(form: FlaskForm, field: StringField) -> None:
 
 class UploadForm(FlaskForm):
     file = FileField(
-        "File of codes",
-        validators=[FileRequired("Choose the file of codes to upload.")],
-        description="One code a line, or a CSV file whose first column is the code.",
+        lazy_gettext("File of codes"),
+        validators=[FileRequired(lazy_gettext("Choose the file of codes to upload."))],
+        description=lazy_gettext("One code a line, or a CSV file whose first column is the code."),
     )
     name = StringField(
-        "Batch name",
-        validators=[DataRequired("Give the batch a name."), Length(max=100)],
+        lazy_gettext("Batch name"),
+        validators=[DataRequired(lazy_gettext("Give the batch a name.")), Length(max=100)],
     )
-    vendor = StringField("Vendor", validators=[Length(max=100)])
+    vendor = StringField(lazy_gettext("Vendor"), validators=[Length(max=100)])
     store_url = URLField(
-        "Store address (where the codes are redeemed)",
+        lazy_gettext("Store address (where the codes are redeemed)"),
         validators=[_store_url],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
         render_kw={"spellcheck": "false", "placeholder": "https://"},
     )
     keys_per_code = DigitsIntegerField(
-        "Keys per code",
+        lazy_gettext("Keys per code"),
         default=2,
         validators=[
-            InputRequired("How many keys does one code buy?"),
-            NumberRange(1, 10, "Between 1 and 10."),
+            InputRequired(lazy_gettext("How many keys does one code buy?")),
+            NumberRange(1, 10, lazy_gettext("Between 1 and 10.")),
         ],
     )
     expires = DigitsDateField(
-        "Last day the codes can be used",
-        validators=[InputRequired("Give the date the codes expire.")],
+        lazy_gettext("Last day the codes can be used"),
+        validators=[InputRequired(lazy_gettext("Give the date the codes expire."))],
     )
 
 
@@ -98,12 +98,12 @@ class ConfirmUploadForm(FlaskForm):
 
 class VoidForm(FlaskForm):
     code = StringField(
-        "Code to void",
-        validators=[DataRequired("Enter the code to void."), Length(max=64)],
+        lazy_gettext("Code to void"),
+        validators=[DataRequired(lazy_gettext("Enter the code to void.")), Length(max=64)],
         filters=[ascii_digits],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     reason = StringField(
-        "Reason",
-        validators=[DataRequired("Say why the code is voided."), Length(max=500)],
+        lazy_gettext("Reason"),
+        validators=[DataRequired(lazy_gettext("Say why the code is voided.")), Length(max=500)],
     )
