@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, contains_eager
 
@@ -97,10 +98,11 @@ def banner(session: Session, user: Any) -> dict[str, str] | None:
         return None
     if not is_covered_without_2fa(session, user):
         return None
+    # Shown to the maintainer in the page's banner (templates/base.html): their language.
     who = (
-        "every maintainer of a critical project"
+        _("every maintainer of a critical project")
         if scope() == "critical"
-        else "everyone who maintains a project"
+        else _("everyone who maintains a project")
     )
     return {"who": who}
 
