@@ -79,7 +79,7 @@ def check_label(session: Session, user: User, label: object) -> str:
     )
     if taken is not None:
         raise TwoFactorError(
-            f'You already have a key named "{label}". Please choose another name.',
+            _('You already have a key named "%(label)s". Please choose another name.', label=label),
             field="label",
         )
     return label
