@@ -189,7 +189,7 @@ def form_page(method: str) -> str | None:
     except (NotFound, MethodNotAllowed, RequestRedirect):
         return None
     try:
-        page, _ = adapter.match(method="GET", return_rule=True)
+        page, _page_args = adapter.match(method="GET", return_rule=True)
     except (NotFound, MethodNotAllowed, RequestRedirect):
         page = None
     # /account/verify/resend is also read as /account/verify/<token>: not its page.
