@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, contains_eager
 
@@ -98,13 +97,8 @@ def banner(session: Session, user: Any) -> dict[str, str] | None:
         return None
     if not is_covered_without_2fa(session, user):
         return None
-    # Shown to the maintainer in the page's banner (templates/base.html): their language.
-    who = (
-        _("every maintainer of a critical project")
-        if scope() == "critical"
-        else _("everyone who maintains a project")
-    )
-    return {"who": who}
+    # templates/base.html words the banner whole for each scope, in the page's language.
+    return {"scope": scope()}
 
 
 # --- the compliance list --------------------------------------------------------------
