@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml
 messages: $(VENV)/.installed
 	$(BIN)/python -m giveaway.i18n.catalogs extract
 	$(BIN)/python -m giveaway.i18n.catalogs update
+	$(BIN)/python -m giveaway.i18n.catalogs coverage
 
 catalogs: $(VENV)/.installed
 	$(BIN)/python -m giveaway.i18n.catalogs compile

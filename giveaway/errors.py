@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, lazy_gettext, ngettext
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -27,35 +29,42 @@ from giveaway.extensions import limiter, login_manager
 
 log = logging.getLogger(__name__)
 
-MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Please go back and try again."),
-    403: (
-        "Not allowed",
-        "You do not have permission to see this page. If you should, sign out and sign in "
-        "with the account that has it.",
-    ),
-    404: (
-        "Page not found",
-        "There is no page at this address. Check the link, or start from the home page.",
-    ),
-    405: (
-        "Not allowed",
-        "This page cannot be used that way. Go back to the page you came from and use its form.",
-    ),
-    413: ("Too large", "What you sent is larger than this site accepts."),
-    429: (
-        "Too many attempts",
-        "You have tried this too often in a short time. Please wait a little and try again.",
-    ),
-    500: (
-        "Something went wrong",
-        "An error on our side stopped this page. It has been logged; please try again in a moment.",
-    ),
-    503: (
-        "Temporarily unavailable",
-        "The portal cannot reach its database right now. Please try again in a minute.",
-    ),
-}
+
+def messages(code: int) -> tuple[str, str]:
+    """The title and sentence of the error page for `code`, in the reader's language."""
+    if code == 400:
+        return _("Bad request"), _(
+            "The request could not be understood. Please go back and try again."
+        )
+    if code == 403:
+        return _("Not allowed"), _(
+            "You do not have permission to see this page. If you should, sign out and sign in "
+            "with the account that has it."
+        )
+    if code == 404:
+        return _("Page not found"), _(
+            "There is no page at this address. Check the link, or start from the home page."
+        )
+    if code == 405:
+        return _("Not allowed"), _(
+            "This page cannot be used that way. Go back to the page you came from and use its form."
+        )
+    if code == 413:
+        return _("Too large"), _("What you sent is larger than this site accepts.")
+    if code == 429:
+        return _("Too many attempts"), _(
+            "You have tried this too often in a short time. Please wait a little and try again."
+        )
+    if code == 503:
+        return _("Temporarily unavailable"), _(
+            "The portal cannot reach its database right now. Please try again in a minute."
+        )
+    if code == 500 or code > 500:
+        return _("Something went wrong"), _(
+            "An error on our side stopped this page. It has been logged; please try again in a "
+            "moment."
+        )
+    return messages(400)
 
 
 # Where the form of each address that only receives forms (POST) lives. A GET
@@ -84,20 +93,23 @@ FORM_PAGES: dict[str, str] = {
     "twofactor.totp_remove": "twofactor.security",
 }
 
-FORM_ONLY = (
+# Worded when said (in the reader's language): str() of them at use time.
+FORM_ONLY = lazy_gettext(
     "That address only receives a form, so you have been brought to the page the form is on."
 )
-FORM_EXPIRED = (
+FORM_EXPIRED = lazy_gettext(
     "Your session expired before the form was sent, so nothing was done. "
     "Please check the form and send it again."
 )
-FORM_EXPIRED_JSON = "Your session expired, so nothing was done. Reload the page and try again."
+FORM_EXPIRED_JSON = lazy_gettext(
+    "Your session expired, so nothing was done. Reload the page and try again."
+)
 
 
 def render_error(
     code: int, description: str | None = None, retry_after: int | None = None
 ) -> ResponseReturnValue:
-    title, default_text = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+    title, default_text = messages(code)
     if code == 429 and description is None:
         description = too_many_attempts(retry_after)
     if code == 413 and description is None:
@@ -114,31 +126,46 @@ def render_error(
 def too_many_attempts(retry_after: int | None) -> str:
     """The 429 sentence, saying how long to wait when the limit says so."""
     if not retry_after:
-        return MESSAGES[429][1]
-    return (
-        "You have tried this too often in a short time. "
-        f"Please wait {wait_phrase(retry_after)} and try again."
+        return messages(429)[1]
+    return _(
+        "You have tried this too often in a short time. Please wait %(wait)s and try again.",
+        wait=wait_phrase(retry_after),
     )
 
 
 def too_large(limit: int | None) -> str:
     """The 413 sentence, with the limit and what to do."""
     if not limit:
-        return MESSAGES[413][1]
-    size = f"{limit / 1_000_000:g} MB" if limit >= 1_000_000 else f"{limit // 1000} kB"
-    return (
-        f"What you sent is larger than this site accepts (at most {size} at once). "
-        "Send a smaller file, or split it into parts."
+        return messages(413)[1]
+    if limit >= 1_000_000:
+        size = _("%(number)s MB", number=format_decimal(limit / 1_000_000))
+    else:
+        size = _("%(number)s kB", number=format_decimal(limit // 1000))
+    return _(
+        "What you sent is larger than this site accepts (at most %(size)s at once). "
+        "Send a smaller file, or split it into parts.",
+        size=size,
     )
 
 
 def wait_phrase(seconds: int) -> str:
     """A wait in words: "45 seconds", "about 3 minutes", "about 2 hours"."""
     if seconds <= 90:
-        return f"{seconds} second{'' if seconds == 1 else 's'}"
+        return ngettext(
+            "%(count)s second", "%(count)s seconds", seconds, count=format_decimal(seconds)
+        )
     if seconds < 5400:
-        return f"about {math.ceil(seconds / 60)} minutes"
-    return f"about {math.ceil(seconds / 3600)} hours"
+        minutes = math.ceil(seconds / 60)
+        return ngettext(
+            "about %(count)s minute",
+            "about %(count)s minutes",
+            minutes,
+            count=format_decimal(minutes),
+        )
+    hours = math.ceil(seconds / 3600)
+    return ngettext(
+        "about %(count)s hour", "about %(count)s hours", hours, count=format_decimal(hours)
+    )
 
 
 def wants_json() -> bool:
@@ -162,7 +189,7 @@ def form_page(method: str) -> str | None:
     except (NotFound, MethodNotAllowed, RequestRedirect):
         return None
     try:
-        page, _ = adapter.match(method="GET", return_rule=True)
+        page, _page_args = adapter.match(method="GET", return_rule=True)
     except (NotFound, MethodNotAllowed, RequestRedirect):
         page = None
     # /account/verify/resend is also read as /account/verify/<token>: not its page.
@@ -184,13 +211,13 @@ def init_app(app: Flask) -> None:
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         target = form_page(request.method)
         if wants_json():
-            body = {"error": FORM_EXPIRED_JSON}
+            body = {"error": str(FORM_EXPIRED_JSON)}
             if target:
                 body["redirect"] = target
             return jsonify(body), 400
         if target is None:
-            return render_error(400, FORM_EXPIRED)
-        flash(FORM_EXPIRED, "warning")
+            return render_error(400, str(FORM_EXPIRED))
+        flash(str(FORM_EXPIRED), "warning")
         return redirect(target, 303)
 
     @app.errorhandler(HTTPException)
@@ -200,7 +227,7 @@ def init_app(app: Flask) -> None:
         if error.code == 405 and request.method in ("GET", "HEAD"):
             target = form_page("POST")
             if target is not None:
-                flash(FORM_ONLY, "info")
+                flash(str(FORM_ONLY), "info")
                 return redirect(target, 303)
         retry_after = None
         if error.code == 429:
@@ -227,7 +254,7 @@ def init_app(app: Flask) -> None:
         # Every pooled connection stayed busy for DATABASE_POOL_TIMEOUT: load.
         log.error("no free database connection on %s %s", request.method, request.path)
         _forget_failed_work()
-        return render_error(503, BUSY, retry_after=5)
+        return render_error(503, str(BUSY), retry_after=5)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> ResponseReturnValue:
@@ -237,7 +264,7 @@ def init_app(app: Flask) -> None:
         return render_error(500)
 
 
-BUSY = (
+BUSY = lazy_gettext(
     "The portal is very busy right now and could not finish this in time. Nothing was "
     "changed; please try again in a few seconds."
 )
@@ -256,7 +283,7 @@ def database_error_response(error: Exception) -> ResponseReturnValue:
     _forget_failed_work()
     if reason == "busy":
         # A lock or pool wait that ran out is load, not an unreachable database.
-        return render_error(503, BUSY, retry_after=5)
+        return render_error(503, str(BUSY), retry_after=5)
     if getattr(error, "connection_invalidated", False) or isinstance(error, OperationalError):
         return render_error(503, retry_after=30)
     return render_error(500)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import lazy_gettext
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
@@ -118,7 +119,7 @@ def init_app(app: Flask) -> None:
         return response
 
 
-NUL_MESSAGE = (
+NUL_MESSAGE = lazy_gettext(
     "The form contained a NUL character (an invisible control character) that no field "
     "accepts. Remove it, or type the text instead of pasting it, and try again."
 )
@@ -165,10 +166,10 @@ def refuse_nul_characters() -> Response | None:
     if not _has_nul():
         return None
     if request.is_json:
-        response = jsonify({"error": NUL_MESSAGE})
+        response = jsonify({"error": str(NUL_MESSAGE)})
         response.status_code = 400
         return response
-    raise FriendlyBadRequest(NUL_MESSAGE)
+    raise FriendlyBadRequest(str(NUL_MESSAGE))
 
 
 def safe_next(target: str | None, default: str) -> str:

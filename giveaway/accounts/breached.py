@@ -17,6 +17,7 @@ logs a warning and the sign-in goes on as usual.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from sqlalchemy.orm import Session
 
 from giveaway import mail
@@ -28,12 +29,12 @@ from giveaway.links import external_url
 # Prefixed to the hash of a password turned off: no hasher reads it, so it never verifies.
 TURNED_OFF = "!breached:"
 
-MESSAGE = (
+MESSAGE = lazy_gettext(
     "This password appears in a data breach, so attackers may know it. To protect your "
     "account we have turned it off: it no longer signs you in. We have emailed you a link "
     "to choose a new password."
 )
-MESSAGE_AGAIN = (
+MESSAGE_AGAIN = lazy_gettext(
     "This password appeared in a data breach and we turned it off. Use the link we emailed "
     "you to choose a new password, or ask for a new link below."
 )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -7,31 +8,31 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 class RegisterForm(FlaskForm):
     username = StringField(
-        "Username",
+        lazy_gettext("Username"),
         validators=[
-            DataRequired("Choose a username."),
-            Length(max=50, message="Use at most 50 characters."),
+            DataRequired(lazy_gettext("Choose a username.")),
+            Length(max=50, message=lazy_gettext("Use at most 50 characters.")),
         ],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     email = EmailField(
-        "Email address",
+        lazy_gettext("Email address"),
         validators=[
-            DataRequired("Enter your email address."),
-            Length(max=254, message="Use at most 254 characters."),
+            DataRequired(lazy_gettext("Enter your email address.")),
+            Length(max=254, message=lazy_gettext("Use at most 254 characters.")),
         ],
         render_kw={"autocomplete": "email"},
     )
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Choose a password."), Length(max=1024)],
+        lazy_gettext("Password"),
+        validators=[DataRequired(lazy_gettext("Choose a password.")), Length(max=1024)],
         render_kw={"autocomplete": "new-password"},
     )
     password_confirm = PasswordField(
-        "Confirm password",
+        lazy_gettext("Confirm password"),
         validators=[
-            DataRequired("Type your password again."),
-            EqualTo("password", "The two passwords do not match."),
+            DataRequired(lazy_gettext("Type your password again.")),
+            EqualTo("password", lazy_gettext("The two passwords do not match.")),
         ],
         render_kw={"autocomplete": "new-password"},
     )
@@ -39,36 +40,39 @@ class RegisterForm(FlaskForm):
 
 class LoginForm(FlaskForm):
     username = StringField(
-        "Username",
-        validators=[DataRequired("Enter your username."), Length(max=254)],
+        lazy_gettext("Username"),
+        validators=[DataRequired(lazy_gettext("Enter your username.")), Length(max=254)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Enter your password."), Length(max=1024)],
+        lazy_gettext("Password"),
+        validators=[DataRequired(lazy_gettext("Enter your password.")), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
 
 
 class ResetRequestForm(FlaskForm):
     identifier = StringField(
-        "Username or email address",
-        validators=[DataRequired("Enter your username or email address."), Length(max=254)],
+        lazy_gettext("Username or email address"),
+        validators=[
+            DataRequired(lazy_gettext("Enter your username or email address.")),
+            Length(max=254),
+        ],
         render_kw={"autocomplete": "username"},
     )
 
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
-        validators=[DataRequired("Choose a password."), Length(max=1024)],
+        lazy_gettext("New password"),
+        validators=[DataRequired(lazy_gettext("Choose a password.")), Length(max=1024)],
         render_kw={"autocomplete": "new-password"},
     )
     password_confirm = PasswordField(
-        "Confirm new password",
+        lazy_gettext("Confirm new password"),
         validators=[
-            DataRequired("Type your password again."),
-            EqualTo("password", "The two passwords do not match."),
+            DataRequired(lazy_gettext("Type your password again.")),
+            EqualTo("password", lazy_gettext("The two passwords do not match.")),
         ],
         render_kw={"autocomplete": "new-password"},
     )
@@ -76,8 +80,8 @@ class NewPasswordForm(FlaskForm):
 
 class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password.")],
+        lazy_gettext("Current password"),
+        validators=[DataRequired(lazy_gettext("Enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app, flash, g, has_request_context, redirect, request, session
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import login_url, login_user
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import OperationalError
@@ -97,7 +98,7 @@ def unauthorized() -> ResponseReturnValue:
     if g.get("database_unavailable"):
         return render_error(503, retry_after=30)
     # Otherwise what Flask-Login does by default: a message and the sign-in page.
-    flash(login_manager.login_message, login_manager.login_message_category)
+    flash(gettext(login_manager.login_message), login_manager.login_message_category)
     return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 

@@ -46,6 +46,9 @@ class User(Base):
     # The language chosen in the menu (a shipped locale, "de", "pt_BR"); None:
     # the browser's, and the default for mail (giveaway.i18n).
     locale: Mapped[str | None] = mapped_column(String(16))
+    # The language the browser asked for at the last sign-in (giveaway.i18n):
+    # mail sent later (a receipt, cron's reminders) speaks it when nothing was chosen.
+    browser_locale: Mapped[str | None] = mapped_column(String(16))
 
     @validates("email")
     def _fold_email(self, key: str, value: str) -> str:

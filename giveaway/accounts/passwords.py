@@ -14,6 +14,8 @@ import requests
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from werkzeug.exceptions import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ _DEFAULT_SLOTS = threading.BoundedSemaphore(2)
 class Busy(ServiceUnavailable):
     """Every hashing slot of this process stayed taken for PASSWORD_HASH_TIMEOUT."""
 
-    description = (
+    description = lazy_gettext(
         "The portal is very busy right now: please try again in a moment. Nothing was changed."
     )
     retry_after_seconds = 5
@@ -124,7 +126,8 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 def too_short_message() -> str:
-    return f"Use at least {current_app.config['PASSWORD_MIN_LENGTH']} characters."
+    length = current_app.config["PASSWORD_MIN_LENGTH"]
+    return ngettext("Use at least %(num)s character.", "Use at least %(num)s characters.", length)
 
 
 def problems(
@@ -138,16 +141,18 @@ def problems(
     if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
         found.append(too_short_message())
     if len(password) > MAX_LENGTH:
-        found.append(f"Use at most {MAX_LENGTH} characters.")
+        found.append(_("Use at most %(num)s characters.", num=MAX_LENGTH))
     lowered = password.lower()
     if username and lowered == username.lower():
-        found.append("Your password cannot be your username.")
+        found.append(_("Your password cannot be your username."))
     if email and lowered == email.lower():
-        found.append("Your password cannot be your email address.")
+        found.append(_("Your password cannot be your email address."))
     if not found and check_breach and is_breached(password):
         found.append(
-            "This password has appeared in a data breach and is known to attackers. "
-            "Please choose a different one."
+            _(
+                "This password has appeared in a data breach and is known to attackers. "
+                "Please choose a different one."
+            )
         )
     return found
 
@@ -170,7 +175,7 @@ def is_breached(password: str) -> bool:
         log.warning("breached-password check unavailable, accepting the password: %s", exc)
         return False
     for line in text.splitlines():
-        candidate, _, count = line.strip().partition(":")
+        candidate, _sep, count = line.strip().partition(":")
         if candidate.upper() == suffix:
             try:
                 return int(count or "1") > 0

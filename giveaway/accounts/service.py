@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,7 +22,7 @@ from giveaway.links import external_url
 USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0-9])?\Z")
 USERNAME_MAX_LENGTH = 50
 EMAIL_MAX_LENGTH = 254
-USERNAME_RULE = (
+USERNAME_RULE = lazy_gettext(
     "Use 1 to 50 letters, digits, dots, dashes or underscores, "
     "starting and ending with a letter or digit."
 )
@@ -74,9 +76,9 @@ def normalize_email(email: str) -> str:
 
 def check_username(session: Session, username: str, problems: Problems) -> None:
     if not USERNAME_RE.match(username):
-        problems.add("username", USERNAME_RULE)
+        problems.add("username", str(USERNAME_RULE))
     elif by_username(session, username) is not None:
-        problems.add("username", "This username is taken. Please choose another one.")
+        problems.add("username", _("This username is taken. Please choose another one."))
 
 
 def registration_problems(
@@ -88,15 +90,19 @@ def registration_problems(
     # A field that fails its length check is not looked at further: checking an
     # address of megabytes costs seconds of CPU.
     if len(username) > USERNAME_MAX_LENGTH:
-        problems.add("username", USERNAME_RULE)
+        problems.add("username", str(USERNAME_RULE))
         username = ""
     if len(email) > EMAIL_MAX_LENGTH:
         problems.add(
-            "email", f"This email address is not valid: use at most {EMAIL_MAX_LENGTH} characters."
+            "email",
+            _(
+                "This email address is not valid: use at most %(num)s characters.",
+                num=EMAIL_MAX_LENGTH,
+            ),
         )
         email = ""
     if len(password) > passwords.MAX_LENGTH:
-        problems.add("password", f"Use at most {passwords.MAX_LENGTH} characters.")
+        problems.add("password", _("Use at most %(num)s characters.", num=passwords.MAX_LENGTH))
         password = ""
     if username:
         check_username(session, username, problems)
@@ -104,10 +110,10 @@ def registration_problems(
         try:
             email = normalize_email(email)
         except ValueError as exc:
-            problems.add("email", f"This email address is not valid: {exc}")
+            problems.add("email", _("This email address is not valid: %(reason)s", reason=str(exc)))
         else:
             if by_email(session, email) is not None:
-                problems.add("email", "An account already uses this email address.")
+                problems.add("email", _("An account already uses this email address."))
     if password:
         for message in passwords.problems(
             password, username=username, email=email, check_breach=check_breach
@@ -123,7 +129,7 @@ def register(
     username = username.strip()
     problems, email = registration_problems(session, username, email, password)
     if not username:
-        problems.add("username", USERNAME_RULE)
+        problems.add("username", str(USERNAME_RULE))
     if not password:
         problems.add("password", passwords.too_short_message())
     if problems:
@@ -145,9 +151,9 @@ def register(
     except IntegrityError:
         session.rollback()
         if by_username(session, username) is not None:
-            problems.add("username", "This username is taken. Please choose another one.")
+            problems.add("username", _("This username is taken. Please choose another one."))
         else:
-            problems.add("email", "An account already uses this email address.")
+            problems.add("email", _("An account already uses this email address."))
         raise problems from None
     events.record(session, "account:created", user)
     if send_mail:
@@ -214,7 +220,9 @@ def set_password(session: Session, user: User, password: str, *, kind: str) -> N
     checked_against = user.password_hash
     lock_account(session, user)
     if user.password_hash != checked_against:
-        problems.add("password", "This link has already been used, or your password changed since.")
+        problems.add(
+            "password", _("This link has already been used, or your password changed since.")
+        )
         raise problems
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = clock.now()

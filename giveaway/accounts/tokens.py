@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from giveaway import clock
@@ -69,17 +70,17 @@ def load(token: str, purpose: Purpose, get_user: Callable[[int], User | None]) -
     try:
         payload = _serializer(purpose).loads(token, max_age=_max_age(purpose))
     except SignatureExpired as exc:
-        raise TokenError("This link has expired. Ask for a new one below.") from exc
+        raise TokenError(_("This link has expired. Ask for a new one below.")) from exc
     except BadSignature as exc:
-        raise TokenError("This link is not valid. Check that you copied all of it.") from exc
+        raise TokenError(_("This link is not valid. Check that you copied all of it.")) from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
-        raise TokenError("This link is not valid. Check that you copied all of it.")
+        raise TokenError(_("This link is not valid. Check that you copied all of it."))
     user = get_user(payload["u"])
     if user is None:
-        raise TokenError("This link is not valid. Check that you copied all of it.")
+        raise TokenError(_("This link is not valid. Check that you copied all of it."))
     if purpose is Purpose.VERIFY_EMAIL:
         if payload.get("e") != user.email.lower():
-            raise TokenError("This link was for an earlier email address of your account.")
+            raise TokenError(_("This link was for an earlier email address of your account."))
     elif payload.get("p") != password_fingerprint(user):
-        raise TokenError("This link has already been used, or your password changed since.")
+        raise TokenError(_("This link has already been used, or your password changed since."))
     return user

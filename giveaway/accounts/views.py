@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_limiter import RouteLimit
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
@@ -38,7 +39,7 @@ bp = Blueprint("accounts", __name__, url_prefix="/account")
 @bp.app_errorhandler(passwords.Busy)
 def hashing_busy(error: passwords.Busy) -> ResponseReturnValue:
     """Every password-hashing slot stayed taken: ask to come back, never hang."""
-    return render_error(503, error.description, retry_after=passwords.Busy.retry_after_seconds)
+    return render_error(503, str(error.description), retry_after=passwords.Busy.retry_after_seconds)
 
 
 def _limit(setting: str) -> RouteLimit:
@@ -79,14 +80,18 @@ def register() -> ResponseReturnValue:
                 service.record_login(db.session(), user, method="registration")
                 start_session(user)
                 flash(
-                    f"Welcome, {user.username}! We sent a link to {user.email}: "
-                    "open it to verify your email address.",
+                    _(
+                        "Welcome, %(username)s! We sent a link to %(email)s: "
+                        "open it to verify your email address.",
+                        username=user.username,
+                        email=user.email,
+                    ),
                     "success",
                 )
                 return redirect(url_for("accounts.account"))
         else:
             # Report every broken rule at once, not one per attempt.
-            problems, _ = service.registration_problems(
+            problems, _email = service.registration_problems(
                 db.session(),
                 form.username.data or "",
                 form.email.data or "",
@@ -113,21 +118,21 @@ def login() -> ResponseReturnValue:
             user = service.authenticate(db.session(), form.username.data or "", password)
             if user is not None and breached.stop_if_breached(db.session(), user, password):
                 # Not signed in: the new password comes from the emailed link.
-                return _login_refused(form, next_url, breached.MESSAGE, 403)
+                return _login_refused(form, next_url, str(breached.MESSAGE), 403)
             if user is not None:
                 if signin.needs_second_factor(user, next_url):
                     # Not signed in yet: the second factor comes first.
                     return redirect(url_for("twofactor.challenge"))
                 service.record_login(db.session(), user)
                 start_session(user)
-                flash(f"Signed in as {user.username}.", "success")
+                flash(_("Signed in as %(username)s.", username=user.username), "success")
                 return redirect(next_url)
             if breached.is_turned_off(
                 service.by_username(db.session(), (form.username.data or "").strip()), password
             ):
-                return _login_refused(form, next_url, breached.MESSAGE_AGAIN, 403)
+                return _login_refused(form, next_url, str(breached.MESSAGE_AGAIN), 403)
             form.password.errors = list(form.password.errors) + [
-                "The username or password is not correct."
+                _("The username or password is not correct.")
             ]
             status = 401
         else:
@@ -146,7 +151,7 @@ def _login_refused(
 def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("main.index"))
 
 
@@ -169,10 +174,12 @@ def resend_verification() -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     if current_user.email_verified:
-        flash("Your email address is already verified.", "info")
+        flash(_("Your email address is already verified."), "info")
     else:
         service.send_verification(current_user)
-        flash(f"We sent a new verification link to {current_user.email}.", "success")
+        flash(
+            _("We sent a new verification link to %(email)s.", email=current_user.email), "success"
+        )
     # Pages that offer the button (the set-up walkthrough) say where to come back to.
     return redirect(safe_next(request.args.get("next"), url_for("accounts.account")))
 
@@ -183,7 +190,7 @@ def verify_email(token: str) -> ResponseReturnValue:
         user = service.verify_email(db.session(), token)
     except tokens.TokenError as exc:
         return render_template("accounts/link_problem.html", message=exc.message), 400
-    flash(f"Thank you: {user.email} is verified.", "success")
+    flash(_("Thank you: %(email)s is verified.", email=user.email), "success")
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     return redirect(url_for("accounts.login"))
@@ -199,7 +206,7 @@ def change_password() -> ResponseReturnValue:
         if not passwords.verify_password(
             current_user.password_hash, form.current_password.data or ""
         ):
-            form.current_password.errors = ["Your current password is not correct."]
+            form.current_password.errors = [_("Your current password is not correct.")]
         else:
             try:
                 service.set_password(
@@ -210,7 +217,7 @@ def change_password() -> ResponseReturnValue:
             else:
                 user = current_user._get_current_object()
                 start_session(user)
-                flash("Your password is changed. Other sessions are signed out.", "success")
+                flash(_("Your password is changed. Other sessions are signed out."), "success")
                 return redirect(url_for("accounts.account"))
     return (
         render_template(
@@ -250,11 +257,11 @@ def _password_link(
             else:
                 if signin.needs_second_factor(user, url_for("accounts.account")):
                     # A password link proves the email, not the second factor.
-                    flash("Your password is set. Now confirm it is you.", "success")
+                    flash(_("Your password is set. Now confirm it is you."), "success")
                     return redirect(url_for("twofactor.challenge"))
                 service.record_login(db.session(), user, method=kind)
                 start_session(user)
-                flash("Your password is set and you are signed in.", "success")
+                flash(_("Your password is set and you are signed in."), "success")
                 return redirect(url_for("accounts.account"))
         return render_template(template, form=form, user=user), 400
     return render_template(template, form=form, user=user)

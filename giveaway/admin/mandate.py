@@ -97,12 +97,8 @@ def banner(session: Session, user: Any) -> dict[str, str] | None:
         return None
     if not is_covered_without_2fa(session, user):
         return None
-    who = (
-        "every maintainer of a critical project"
-        if scope() == "critical"
-        else "everyone who maintains a project"
-    )
-    return {"who": who}
+    # templates/base.html words the banner whole for each scope, in the page's language.
+    return {"scope": scope()}
 
 
 # --- the compliance list --------------------------------------------------------------

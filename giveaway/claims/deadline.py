@@ -13,7 +13,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
 from flask import current_app, has_app_context
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from giveaway import settings
 
@@ -71,26 +75,50 @@ def zone_label(tz: tzinfo | None = None) -> str:
     return "UTC" if name == "UTC" else f"{name} time"
 
 
+def _english() -> bool:
+    locale = get_locale()
+    return locale is None or locale.language == "en"
+
+
 def _day_words(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    """ "11 January 2027" in English; the locale's long date elsewhere ("11. Januar 2027")."""
+    if _english():
+        return f"{day.day} {day:%B %Y}"
+    return str(babel_format_date(day, "long", locale=get_locale()))
+
+
+def _hour_words(local: datetime) -> str:
+    if _english():
+        return f"{local:%H:%M}"
+    return str(babel_format_time(local, "short", tzinfo=local.tzinfo, locale=get_locale()))
 
 
 def describe(expires_at: datetime | None, *, short: bool = False) -> str:
     """The expiry as people are told it everywhere: "the end of 11 January 2027
     (Europe/Berlin time)", or "14:30 on 11 January 2027 (UTC)" for an expiry that
-    is not at a midnight. `short` gives "end of 2027-01-11 (UTC)" for tables."""
+    is not at a midnight, in the locale speaking now (one sentence each, dates in the
+    locale's words). `short` gives "end of 2027-01-11 (UTC)" for tables (admins only:
+    English)."""
     if expires_at is None:
         return "—"
     tz = zone()
     label = zone_label(tz)
+    name = getattr(tz, "key", None) or str(tz)
     if ends_a_day(expires_at, tz):
         day = last_day(expires_at, tz)
-        return (
-            f"end of {day.isoformat()} ({label})"
-            if short
-            else (f"the end of {_day_words(day)} ({label})")
-        )
+        if short:
+            return f"end of {day.isoformat()} ({label})"
+        if name == "UTC":
+            return _("the end of %(day)s (UTC)", day=_day_words(day))
+        return _("the end of %(day)s (%(zone)s time)", day=_day_words(day), zone=name)
     local = _local(expires_at, tz)
     if short:
         return f"{local:%Y-%m-%d %H:%M} ({label})"
-    return f"{local:%H:%M} on {_day_words(local.date())} ({label})"
+    if name == "UTC":
+        return _("%(time)s on %(day)s (UTC)", time=_hour_words(local), day=_day_words(local.date()))
+    return _(
+        "%(time)s on %(day)s (%(zone)s time)",
+        time=_hour_words(local),
+        day=_day_words(local.date()),
+        zone=name,
+    )

@@ -20,7 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
 from flask import current_app, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, exists, false, select, true
 from sqlalchemy.orm import Session, joinedload
 
@@ -244,12 +248,21 @@ def codes_available(session: Session, now: datetime) -> bool:
 
 
 def moment(value: datetime) -> str:
-    """A moment as the checklist and the walkthrough say it: "2026-12-02 09:00 UTC"."""
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    """A moment as the checklist and the walkthrough say it, in UTC: "2026-12-02 09:00 UTC"
+    in English, the locale's medium date and short time elsewhere ("02.12.2026 09:00 UTC")."""
+    locale = get_locale()
+    if locale is None or locale.language == "en":
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    value = value.astimezone(UTC)
+    day = babel_format_date(value, "medium", locale=locale)
+    hour = babel_format_time(value, "short", tzinfo=UTC, locale=locale)
+    return f"{day} {hour} UTC"
 
 
 def check(session: Session, user: User | None, now: datetime) -> Eligibility:
-    """Every eligibility check for `user` (None: signed out) at `now`."""
+    """Every eligibility check for `user` (None: signed out) at `now`.
+
+    The words are in the locale speaking now (the page's): build it while it is shown."""
     w = window()
     state = w.state(now)
     available, claimed = pool_and_claim(session, user, now)
@@ -260,30 +273,40 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
         checks.append(
             Check(
                 "signed_in",
-                "Signed in",
+                _("Signed in"),
                 None,
-                "Sign in to check: with your account we can look at your projects and "
-                "your two-factor history.",
-                action="No account yet? Create one with the username you use on the package index.",
+                _(
+                    "Sign in to check: with your account we can look at your projects and "
+                    "your two-factor history."
+                ),
+                action=_(
+                    "No account yet? Create one with the username you use on the package index."
+                ),
                 link_endpoint="accounts.login",
                 link_next="giveaway.index",
-                link_text="Sign in",
+                link_text=_("Sign in"),
             )
         )
     else:
         checks.append(
-            Check("signed_in", "Signed in", True, f"You are signed in as {user.username}.")
+            Check(
+                "signed_in",
+                _("Signed in"),
+                True,
+                _("You are signed in as %(username)s.", username=user.username),
+            )
         )
 
+    open_title = _("The giveaway is open")
     if state == "before":
         assert w.opens_at is not None
         checks.append(
             Check(
                 "open",
-                "The giveaway is open",
+                open_title,
                 False,
-                f"The giveaway opens on {moment(w.opens_at)}.",
-                action="Come back then: nothing needs doing before.",
+                _("The giveaway opens on %(moment)s.", moment=moment(w.opens_at)),
+                action=_("Come back then: nothing needs doing before."),
             )
         )
     elif state == "closed":
@@ -291,139 +314,175 @@ def check(session: Session, user: User | None, now: datetime) -> Eligibility:
         checks.append(
             Check(
                 "open",
-                "The giveaway is open",
+                open_title,
                 False,
-                f"The giveaway ended on {moment(w.closes_at)}; no more codes are handed out.",
-                action="You can still protect your account with a security key you buy or "
-                "with an authenticator app.",
+                _(
+                    "The giveaway ended on %(moment)s; no more codes are handed out.",
+                    moment=moment(w.closes_at),
+                ),
+                action=_(
+                    "You can still protect your account with a security key you buy or "
+                    "with an authenticator app."
+                ),
             )
         )
     else:
-        until = f" until {moment(w.closes_at)}" if w.closes_at else ""
-        checks.append(Check("open", "The giveaway is open", True, f"Codes can be claimed{until}."))
+        reason = (
+            _("Codes can be claimed until %(moment)s.", moment=moment(w.closes_at))
+            if w.closes_at
+            else _("Codes can be claimed.")
+        )
+        checks.append(Check("open", open_title, True, reason))
 
+    critical_title = _("You maintain a critical project")
+    no_2fa_title = _("You have never turned on two-factor authentication")
+    email_title = _("Your email address is verified")
+    age_title = _("Your account is old enough")
+    claimed_title = _("You have not claimed a code yet")
     projects: list[str] = []
     if user is None:
         for key, title in (
-            ("critical", "You maintain a critical project"),
-            ("no_2fa", "You have never turned on two-factor authentication"),
-            ("email", "Your email address is verified"),
-            ("account_age", "Your account is old enough"),
-            ("not_claimed", "You have not claimed a code yet"),
+            ("critical", critical_title),
+            ("no_2fa", no_2fa_title),
+            ("email", email_title),
+            ("account_age", age_title),
+            ("not_claimed", claimed_title),
         ):
-            checks.append(Check(key, title, None, "We can tell once you are signed in."))
+            checks.append(Check(key, title, None, _("We can tell once you are signed in.")))
     else:
         projects = critical_projects(session, user)
         if projects:
             checks.append(
                 Check(
                     "critical",
-                    "You maintain a critical project",
+                    critical_title,
                     True,
-                    "You are an Owner or Maintainer of: " + ", ".join(projects) + ".",
+                    _(
+                        "You are an Owner or Maintainer of: %(projects)s.",
+                        projects=", ".join(projects),
+                    ),
                 )
             )
         else:
             checks.append(
                 Check(
                     "critical",
-                    "You maintain a critical project",
+                    critical_title,
                     False,
-                    "None of the projects you are an Owner or Maintainer of is among the most "
-                    "downloaded 1% that are designated critical.",
-                    action="Keys go to maintainers of critical projects only. Protecting your "
-                    "account with an authenticator app or a key of your own is still a good idea.",
+                    _(
+                        "None of the projects you are an Owner or Maintainer of is among the "
+                        "most downloaded 1% that are designated critical."
+                    ),
+                    action=_(
+                        "Keys go to maintainers of critical projects only. Protecting your "
+                        "account with an authenticator app or a key of your own is still a "
+                        "good idea."
+                    ),
                 )
             )
         if status.ever_had_2fa(user):
             checks.append(
                 Check(
                     "no_2fa",
-                    "You have never turned on two-factor authentication",
+                    no_2fa_title,
                     False,
-                    "Your account has had two-factor authentication, so you already have a way "
-                    "to protect it. The keys are meant for maintainers starting from nothing, "
-                    "and turning it off again does not change that.",
-                    action="Keep using the method you have.",
+                    _(
+                        "Your account has had two-factor authentication, so you already have a "
+                        "way to protect it. The keys are meant for maintainers starting from "
+                        "nothing, and turning it off again does not change that."
+                    ),
+                    action=_("Keep using the method you have."),
                 )
             )
         else:
             checks.append(
                 Check(
                     "no_2fa",
-                    "You have never turned on two-factor authentication",
+                    no_2fa_title,
                     True,
-                    "Your account has never had two-factor authentication.",
+                    _("Your account has never had two-factor authentication."),
                 )
             )
         if user.email_verified:
             checks.append(
-                Check("email", "Your email address is verified", True, f"{user.email} is verified.")
+                Check("email", email_title, True, _("%(email)s is verified.", email=user.email))
             )
         else:
             checks.append(
                 Check(
                     "email",
-                    "Your email address is verified",
+                    email_title,
                     False,
-                    f"{user.email} is not verified yet. We send your code's receipt there.",
-                    action="Open the link we emailed you, or ask for a new one on your account page.",
+                    _(
+                        "%(email)s is not verified yet. We send your code's receipt there.",
+                        email=user.email,
+                    ),
+                    action=_(
+                        "Open the link we emailed you, or ask for a new one on your account page."
+                    ),
                     link_endpoint="accounts.account",
-                    link_text="Your account",
+                    link_text=_("Your account"),
                 )
             )
         cutoff = account_cutoff()
         if cutoff is None or old_enough(user, cutoff):
             reason = (
-                f"Your account was created before {moment(cutoff)}."
+                _("Your account was created before %(moment)s.", moment=moment(cutoff))
                 if cutoff
-                else "Any account can take part."
+                else _("Any account can take part.")
             )
-            checks.append(Check("account_age", "Your account is old enough", True, reason))
+            checks.append(Check("account_age", age_title, True, reason))
         else:
             checks.append(
                 Check(
                     "account_age",
-                    "Your account is old enough",
+                    age_title,
                     False,
-                    f"Only accounts created before {moment(cutoff)} can take part; yours was "
-                    f"created on {moment(user.created_at)}.",
-                    action="If you also have an older account, sign in with that one.",
+                    _(
+                        "Only accounts created before %(cutoff)s can take part; yours was "
+                        "created on %(created)s.",
+                        cutoff=moment(cutoff),
+                        created=moment(user.created_at),
+                    ),
+                    action=_("If you also have an older account, sign in with that one."),
                 )
             )
         if claimed is None:
             checks.append(
                 Check(
                     "not_claimed",
-                    "You have not claimed a code yet",
+                    claimed_title,
                     True,
-                    "Each maintainer can claim one code.",
+                    _("Each maintainer can claim one code."),
                 )
             )
         else:
             checks.append(
                 Check(
                     "not_claimed",
-                    "You have not claimed a code yet",
+                    claimed_title,
                     False,
-                    f"You claimed your code on {moment(claimed.claimed_at or now)}; it is shown "
-                    "on this page.",
+                    _(
+                        "You claimed your code on %(moment)s; it is shown on this page.",
+                        moment=moment(claimed.claimed_at or now),
+                    ),
                 )
             )
 
+    codes_title = _("Codes are left")
     if available:
-        checks.append(
-            Check("codes_remain", "Codes are left", True, "There are codes left to claim.")
-        )
+        checks.append(Check("codes_remain", codes_title, True, _("There are codes left to claim.")))
     else:
         checks.append(
             Check(
                 "codes_remain",
-                "Codes are left",
+                codes_title,
                 False,
-                "Every code has been claimed for now.",
-                action="Ask us to email you if codes come back (for instance, unclaimed ones "
-                "returned to the pool).",
+                _("Every code has been claimed for now."),
+                action=_(
+                    "Ask us to email you if codes come back (for instance, unclaimed ones "
+                    "returned to the pool)."
+                ),
             )
         )
     return Eligibility(

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, URLField
@@ -29,12 +31,12 @@ def _known_region(form: FlaskForm, field: SelectField) -> None:
     # Any ISO 3166-1 code is a valid answer (an old page, a changed setting):
     # one that is not eligible gets the alternatives, not a form error.
     if not field.data or not regions.is_valid(field.data):
-        raise ValidationError("Choose the country the keys would be shipped to.")
+        raise ValidationError(_("Choose the country the keys would be shipped to."))
 
 
 class ClaimForm(FlaskForm):
     region = SelectField(
-        "Where would the keys be shipped?",
+        lazy_gettext("Where would the keys be shipped?"),
         choices=[],
         validate_choice=False,
         validators=[_known_region],
@@ -42,7 +44,7 @@ class ClaimForm(FlaskForm):
 
     def __init__(self, eligible: list[str], *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.region.choices = [("", "Choose a country…"), *regions.choices(eligible)]
+        self.region.choices = [("", _("Choose a country…")), *regions.choices(eligible)]
 
 
 class NotifyForm(FlaskForm):
@@ -61,32 +63,32 @@ def _store_url(form: FlaskForm, field: StringField) -> None:
 
 class UploadForm(FlaskForm):
     file = FileField(
-        "File of codes",
-        validators=[FileRequired("Choose the file of codes to upload.")],
-        description="One code a line, or a CSV file whose first column is the code.",
+        lazy_gettext("File of codes"),
+        validators=[FileRequired(lazy_gettext("Choose the file of codes to upload."))],
+        description=lazy_gettext("One code a line, or a CSV file whose first column is the code."),
     )
     name = StringField(
-        "Batch name",
-        validators=[DataRequired("Give the batch a name."), Length(max=100)],
+        lazy_gettext("Batch name"),
+        validators=[DataRequired(lazy_gettext("Give the batch a name.")), Length(max=100)],
     )
-    vendor = StringField("Vendor", validators=[Length(max=100)])
+    vendor = StringField(lazy_gettext("Vendor"), validators=[Length(max=100)])
     store_url = URLField(
-        "Store address (where the codes are redeemed)",
+        lazy_gettext("Store address (where the codes are redeemed)"),
         validators=[_store_url],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
         render_kw={"spellcheck": "false", "placeholder": "https://"},
     )
     keys_per_code = DigitsIntegerField(
-        "Keys per code",
+        lazy_gettext("Keys per code"),
         default=2,
         validators=[
-            InputRequired("How many keys does one code buy?"),
-            NumberRange(1, 10, "Between 1 and 10."),
+            InputRequired(lazy_gettext("How many keys does one code buy?")),
+            NumberRange(1, 10, lazy_gettext("Between 1 and 10.")),
         ],
     )
     expires = DigitsDateField(
-        "Last day the codes can be used",
-        validators=[InputRequired("Give the date the codes expire.")],
+        lazy_gettext("Last day the codes can be used"),
+        validators=[InputRequired(lazy_gettext("Give the date the codes expire."))],
     )
 
 
@@ -96,12 +98,12 @@ class ConfirmUploadForm(FlaskForm):
 
 class VoidForm(FlaskForm):
     code = StringField(
-        "Code to void",
-        validators=[DataRequired("Enter the code to void."), Length(max=64)],
+        lazy_gettext("Code to void"),
+        validators=[DataRequired(lazy_gettext("Enter the code to void.")), Length(max=64)],
         filters=[ascii_digits],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     reason = StringField(
-        "Reason",
-        validators=[DataRequired("Say why the code is voided."), Length(max=500)],
+        lazy_gettext("Reason"),
+        validators=[DataRequired(lazy_gettext("Say why the code is voided.")), Length(max=500)],
     )

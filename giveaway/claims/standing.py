@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -56,12 +58,14 @@ class Standing:
         found = []
         keys = self.methods.security_keys
         if keys:
-            found.append("1 security key" if keys == 1 else f"{keys} security keys")
+            found.append(ngettext("%(num)d security key", "%(num)d security keys", keys))
         if self.methods.totp:
-            found.append("an authenticator app")
+            found.append(_("an authenticator app"))
         left = self.methods.recovery_codes_left
         if left:
-            found.append(f"{left} recovery code{'' if left == 1 else 's'} left")
+            found.append(
+                ngettext("%(num)d recovery code left", "%(num)d recovery codes left", left)
+            )
         return found
 
     @property
@@ -70,21 +74,23 @@ class Standing:
         step = self.walk.current
         if step is not None:
             if step.key == "claim":
-                return Next(step.title, step.sentence, "giveaway.index", "Claim your free keys")
+                return Next(step.title, step.sentence, "giveaway.index", _("Claim your free keys"))
             started = self.walk.done_count > 0 and self.walk.path != "claim"
             return Next(
                 step.title,
                 step.sentence,
                 "giveaway.setup",
-                "Continue the set-up steps" if started else "Set it up step by step",
+                _("Continue the set-up steps") if started else _("Set it up step by step"),
             )
         if self.methods.security_keys == 1 and not self.methods.totp:
             return Next(
-                "Register a spare key",
-                "You have one security key. Register a second one and keep it somewhere safe: "
-                "losing a key then never locks you out.",
+                _("Register a spare key"),
+                _(
+                    "You have one security key. Register a second one and keep it somewhere "
+                    "safe: losing a key then never locks you out."
+                ),
                 "twofactor.security",
-                "Add a security key",
+                _("Add a security key"),
             )
         return None
 

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
@@ -98,9 +99,9 @@ def claim() -> ResponseReturnValue:
         # The page lists what failed; the region was not even looked at (an
         # error about it would not show: the form is only shown to the eligible).
         if result.only_pool_empty:
-            flash("No code was claimed: every code has been handed out.", "error")
+            flash(_("No code was claimed: every code has been handed out."), "error")
             return _page(409)
-        flash("No code was claimed: the checks marked as not met say why.", "error")
+        flash(_("No code was claimed: the checks marked as not met say why."), "error")
         return _page(403)
     if not valid:
         signals.claim("refused", "form")
@@ -115,12 +116,12 @@ def claim() -> ResponseReturnValue:
     signals.claim(outcome.status, batch_id=outcome.code.batch_id if outcome.code else None)
     if outcome.status == "empty":
         flash(
-            "Sorry: the last code was just claimed. You can ask to be told when codes return.",
+            _("Sorry: the last code was just claimed. You can ask to be told when codes return."),
             "warning",
         )
         return redirect(url_for("giveaway.index", _anchor="out-of-codes"), 303)
     if outcome.new:
-        flash("Your code is ready. We also emailed you a receipt.", "success")
+        flash(_("Your code is ready. We also emailed you a receipt."), "success")
     return redirect(url_for("giveaway.index", _anchor="your-code"), 303)
 
 
@@ -140,7 +141,7 @@ def notify() -> ResponseReturnValue:
         restock.ask(session, user, result, clock.now())
     except restock.NotHeldBackByThePool as refused:
         return _page(409 if refused.codes_available else 403)
-    flash(f"We will email {user.email} when codes are available again.", "success")
+    flash(_("We will email %(email)s when codes are available again.", email=user.email), "success")
     return redirect(url_for("giveaway.index", _anchor="out-of-codes"), 303)
 
 
@@ -166,5 +167,5 @@ def setup_sign_in() -> ResponseReturnValue:
         abort(400)
     logout_user()
     cookie_session.clear()
-    flash("You are signed out. Sign in with your password, then use one of your keys.", "info")
+    flash(_("You are signed out. Sign in with your password, then use one of your keys."), "info")
     return redirect(url_for("accounts.login", next=url_for("giveaway.setup")), 303)

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, joinedload
 
 from giveaway import clock
@@ -63,8 +65,8 @@ class Step:
     def status(self) -> str:
         """The step's state in words (the page never relies on colour alone)."""
         if self.done:
-            return "Done"
-        return "Your next step" if self.current else "To do"
+            return _("Done")
+        return _("Your next step") if self.current else _("To do")
 
 
 @dataclass(frozen=True)
@@ -109,16 +111,17 @@ def _mark_current(steps: list[Step]) -> list[Step]:
 def _claim_sentence(result: eligibility.Eligibility) -> str:
     """What the claim step says, for the state the giveaway and the account are in."""
     if result.window_state == "before" and result.opens_at is not None:
-        return (
-            f"The giveaway opens on {eligibility.moment(result.opens_at)}. Come back then and "
-            "claim your code: it pays for two security keys."
+        return _(
+            "The giveaway opens on %(moment)s. Come back then and "
+            "claim your code: it pays for two security keys.",
+            moment=eligibility.moment(result.opens_at),
         )
     if not result.get("codes_remain").passed:
-        return (
+        return _(
             "You qualify, but every code is claimed for now. Codes come back (new batches, "
             "unused ones): ask on the giveaway page to be emailed when they do."
         )
-    return (
+    return _(
         "You maintain a critical project and your account never had two-factor "
         "authentication, so a code for two free security keys is yours to claim. Claim it "
         "before you turn on two-factor authentication. If the keys cannot be shipped to your "
@@ -131,21 +134,25 @@ def _key_steps(verified: bool, keys: int) -> list[Step]:
     return [
         Step(
             "first_key",
-            "Register your first key",
+            _("Register your first key"),
             keys >= 1,
-            "When the keys arrive, plug in one of them, give it a name and press the button. "
-            "Then touch the key when it blinks.",
+            _(
+                "When the keys arrive, plug in one of them, give it a name and press the button. "
+                "Then touch the key when it blinks."
+            ),
             "register_key",
             ready=verified,
             with_previous=True,
         ),
         Step(
             "second_key",
-            "Register your second key, the spare",
+            _("Register your second key, the spare"),
             keys >= 2,
-            "Now plug in the other key. A spare means that losing one key never locks you "
-            "out, and you never need a full account recovery. Your browser refuses the key "
-            "you already registered, so use the other one.",
+            _(
+                "Now plug in the other key. A spare means that losing one key never locks you "
+                "out, and you never need a full account recovery. Your browser refuses the key "
+                "you already registered, so use the other one."
+            ),
             "register_key",
             ready=verified and keys >= 1,
         ),
@@ -155,10 +162,12 @@ def _key_steps(verified: bool, keys: int) -> list[Step]:
 def _sign_in_step(done: bool, keys: int) -> Step:
     return Step(
         "sign_in_with_key",
-        "Sign in once with a key",
+        _("Sign in once with a key"),
         done,
-        "Prove that it works: sign out, then sign in again with your password and one "
-        "of your keys. You come back here afterwards.",
+        _(
+            "Prove that it works: sign out, then sign in again with your password and one "
+            "of your keys. You come back here afterwards."
+        ),
         "sign_in_again",
         ready=keys >= 1,
     )
@@ -183,18 +192,23 @@ def steps(
     second_factor = keys >= 1 or has_totp
     verify = Step(
         "verify_email",
-        "Verify your email address",
+        _("Verify your email address"),
         verified,
-        "Your address is how we can help you back into your account if you ever lose "
-        "your keys, so it comes first. Open the link we emailed you.",
+        _(
+            "Your address is how we can help you back into your account if you ever lose "
+            "your keys, so it comes first. Open the link we emailed you."
+        ),
         "resend_verification",
     )
     recovery_step = Step(
         "recovery_codes",
-        "Save your recovery codes",
+        _("Save your recovery codes"),
         recovery,
-        "Recovery codes are your last resort: each one signs you in once if your keys "
-        "are out of reach. Print them or keep them in a password manager, away from your keys.",
+        _(
+            "Recovery codes are your last resort: each one signs you in once if your keys "
+            "are out of reach. Print them or keep them in a password manager, away from your "
+            "keys."
+        ),
         "recovery_codes",
         ready=second_factor,
     )
@@ -204,10 +218,15 @@ def steps(
             verify,
             Step(
                 "redeem",
-                "Order your keys with the code",
+                _("Order your keys with the code"),
                 keys >= 1,
-                f"Your code pays for {keys_per_code} keys in the vendor's store. We cannot see "
-                "the order, so this step counts as done once your first key is registered.",
+                ngettext(
+                    "Your code pays for %(num)d key in the vendor's store. We cannot see "
+                    "the order, so this step counts as done once your first key is registered.",
+                    "Your code pays for %(num)d keys in the vendor's store. We cannot see "
+                    "the order, so this step counts as done once your first key is registered.",
+                    keys_per_code,
+                ),
                 "copy_code",
             ),
             *_key_steps(verified, keys),
@@ -221,7 +240,7 @@ def steps(
             verify,
             Step(
                 "claim",
-                "Claim your free keys",
+                _("Claim your free keys"),
                 False,
                 _claim_sentence(result),
                 "claim_code",
@@ -236,10 +255,13 @@ def steps(
         verify,
         Step(
             "second_factor",
-            "Add a second factor",
+            _("Add a second factor"),
             second_factor,
-            "Use an authenticator app on your phone or computer, or a security key you bought "
-            "yourself. Either one is asked for after your password each time you sign in.",
+            _(
+                "Use an authenticator app on your phone or computer, or a security key you "
+                "bought yourself. Either one is asked for after your password each time you "
+                "sign in."
+            ),
             "choose_method",
             ready=verified,
         ),

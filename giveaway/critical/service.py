@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
 
+from babel.dates import format_date as babel_format_date
 from flask import current_app
+from flask_babel import LazyString, format_decimal, get_locale, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import Result, Select, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
@@ -49,6 +52,33 @@ _NUMBER_WORDS = dict(
         ]
     )
 )
+
+
+def _english() -> bool:
+    locale = get_locale()
+    return locale is None or locale.language == "en"
+
+
+def _count_words(n: int) -> str:
+    """A small count as English has always said it ("six"); digits in other locales."""
+    if _english():
+        return _NUMBER_WORDS.get(n, str(n))
+    return str(format_decimal(n))
+
+
+def months_words(n: int) -> str:
+    """ "six months" (English), "6 Monate"…: in the locale speaking now."""
+    return ngettext("%(words)s month", "%(words)s months", n, words=_count_words(n))
+
+
+def month_words(day: date) -> str:
+    """ "April 2026": the month and year in the locale's words."""
+    return str(babel_format_date(day, "MMMM yyyy", locale=get_locale() or "en"))
+
+
+def _number(n: int) -> str:
+    return str(format_decimal(n))
+
 
 # SQLite accepts 32,766 bound values a statement; stay well below.
 ID_CHUNK = 5_000
@@ -291,7 +321,8 @@ def notify_maintainers(session: Session, now: datetime) -> int:
             user=user,
             projects=projects,
             link=link,
-            months=f"{_NUMBER_WORDS.get(months, str(months))} months",
+            # Worded while the email renders, in the recipient's language.
+            months=LazyString(months_words, months),
             percent=f"{float(current_app.config['CRITICAL_PERCENT']):g}",
             index_name=current_app.config["INDEX_NAME"],
         )
@@ -322,31 +353,64 @@ class CriticalInfo:
 
     @property
     def before_month(self) -> str | None:
-        return f"{self.window_end:%B %Y}" if self.window_end else None
+        return month_words(self.window_end) if self.window_end else None
+
+    @property
+    def window_months(self) -> int:
+        if not (self.window_start and self.window_end):
+            return 0
+        return (self.window_end.year - self.window_start.year) * 12 + (
+            self.window_end.month - self.window_start.month
+        )
 
     @property
     def window_words(self) -> str:
-        """ "six months" for the usual window."""
+        """ "six months" for the usual window ("month" for one), in the locale speaking now."""
         if not (self.window_start and self.window_end):
             return ""
-        months = (self.window_end.year - self.window_start.year) * 12 + (
-            self.window_end.month - self.window_start.month
-        )
-        if months == 1:
-            return "month"
-        return f"{_NUMBER_WORDS.get(months, str(months))} months"
+        months = self.window_months
+        return _("month") if months == 1 else months_words(months)
 
     @property
     def why(self) -> str:
+        """Why the project is critical, in the locale speaking now (a page's or, in an
+        email, its recipient's): read it while rendering."""
         if self.rank is None:
-            return "designated critical by the index administrators"
-        downloads = f"{self.downloads:,}" if self.downloads is not None else "its"
+            return _("designated critical by the index administrators")
+        rank = _number(self.rank)
         if self.index_size and self.window_end and self.window_start:
-            return (
-                f"ranked {self.rank:,} of {self.index_size:,} projects by downloads in the "
-                f"{self.window_words} before {self.window_end:%B %Y}, with {downloads} downloads"
+            months = self.window_months
+            values = {
+                "rank": rank,
+                "size": _number(self.index_size),
+                "months": _count_words(months),
+                "month": month_words(self.window_end),
+            }
+            if self.downloads is None:
+                return ngettext(
+                    "ranked %(rank)s of %(size)s projects by downloads in the month before "
+                    "%(month)s, with its downloads",
+                    "ranked %(rank)s of %(size)s projects by downloads in the %(months)s months "
+                    "before %(month)s, with its downloads",
+                    months,
+                    **values,
+                )
+            return ngettext(
+                "ranked %(rank)s of %(size)s projects by downloads in the month before "
+                "%(month)s, with %(downloads)s downloads",
+                "ranked %(rank)s of %(size)s projects by downloads in the %(months)s months "
+                "before %(month)s, with %(downloads)s downloads",
+                months,
+                downloads=_number(self.downloads),
+                **values,
             )
-        return f"ranked {self.rank:,} by downloads, with {downloads} downloads"
+        if self.downloads is None:
+            return _("ranked %(rank)s by downloads, with its downloads", rank=rank)
+        return _(
+            "ranked %(rank)s by downloads, with %(downloads)s downloads",
+            rank=rank,
+            downloads=_number(self.downloads),
+        )
 
 
 def _info_query() -> Select[Project, CriticalDesignation]:

@@ -3,8 +3,10 @@
 The locale of a request is the account's saved choice, else the visitor's
 cookie, else the best match of the browser's Accept-Language, else the
 default (English); only SHIPPED locales (the LANGUAGES setting) are ever
-chosen. An email speaks its recipient's saved language, whoever or whatever
-(a request, a cron job) sends it. Catalogs live in giveaway/translations/;
+chosen. An email speaks its recipient's language, whoever or whatever (a
+request, a cron job) sends it: their saved choice, else what their browser
+asked for when they last signed in, else (sent while they themselves are at
+the keyboard: registering, asking for a link) the request's, else the default. Catalogs live in giveaway/translations/;
 the workflow that keeps them whole is in `giveaway.i18n.catalogs`.
 """
 
@@ -14,13 +16,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import force_locale, format_decimal, get_locale, get_timezone
 from flask_babel import format_date as babel_format_date
 from flask_babel import format_datetime as babel_format_datetime
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 
 from giveaway.extensions import babel
 
@@ -64,6 +67,16 @@ def best_match(accept_language: Iterable[str]) -> str | None:
     return None
 
 
+def spoken() -> str | None:
+    """What this request's visitor asked for, account aside: the cookie, else Accept-Language."""
+    if not has_request_context():
+        return None
+    cookie = request.cookies.get(COOKIE)
+    if is_shipped(cookie):
+        return str(cookie)
+    return best_match(request.accept_languages.values())
+
+
 def select_locale() -> str:
     """The locale of this request: saved choice > cookie > Accept-Language > default."""
     if not has_request_context():
@@ -71,16 +84,37 @@ def select_locale() -> str:
     saved = getattr(current_user, "locale", None) if current_user else None
     if is_shipped(saved):
         return str(saved)
-    cookie = request.cookies.get(COOKIE)
-    if is_shipped(cookie):
-        return str(cookie)
-    return best_match(request.accept_languages.values()) or default()
+    return spoken() or default()
+
+
+def _at_the_keyboard(recipient: object) -> bool:
+    """Whether this request is the recipient's own: they are signed in, or nobody is
+    (registering, asking for a link). An administrator's request is not."""
+    if not has_request_context() or recipient is None:
+        return False
+    if not getattr(current_user, "is_authenticated", False):
+        return True
+    return getattr(current_user, "id", None) == getattr(recipient, "id", object())
 
 
 def for_recipient(recipient: object) -> str:
     """The language an email to `recipient` (a user, or None) is written in."""
-    saved = getattr(recipient, "locale", None)
-    return str(saved) if is_shipped(saved) else default()
+    for known in (getattr(recipient, "locale", None), getattr(recipient, "browser_locale", None)):
+        if is_shipped(known):
+            return str(known)
+    return (spoken() if _at_the_keyboard(recipient) else None) or default()
+
+
+class _Account(Protocol):
+    browser_locale: str | None
+
+
+def remember_browser(_app: object, user: _Account, **_extra: object) -> None:
+    """At sign-in, keep the language the browser asks for (flask_login's user_logged_in):
+    mail sent later speaks it unless the account chose one."""
+    asked = spoken()
+    if asked and user.browser_locale != asked:
+        user.browser_locale = asked
 
 
 @contextmanager
@@ -178,6 +212,7 @@ def init_app(app: Flask) -> None:
         app.config.get("BABEL_DEFAULT_TIMEZONE") or app.config.get("GIVEAWAY_TIMEZONE") or "UTC"
     )
     babel.init_app(app, locale_selector=select_locale)
+    user_logged_in.connect(remember_browser, app)
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["number"] = format_number

@@ -1,7 +1,8 @@
 """The catalog workflow: extract, update, compile, and the checks that keep it honest.
 
-`python -m giveaway.i18n.catalogs extract|update|compile|check` (the Makefile's
-`make messages` and `make catalogs`). The test command fails when
+`python -m giveaway.i18n.catalogs extract|update|compile|check|coverage` (the
+Makefile's `make messages` and `make catalogs`; `coverage` counts the messages
+each locale translates). The test command fails when
 
 - the committed template (giveaway/translations/messages.pot) is stale: a
   fresh extraction has messages it lacks or lacks messages it has;
@@ -209,6 +210,39 @@ def check(languages: Iterable[str]) -> list[str]:
     return stale_template() + shipped_problems(languages)
 
 
+def coverage(po: Path, template: Path = TEMPLATE) -> dict[str, int]:
+    """How much of the template `po` translates: every message, and those maintainers read."""
+    translated = {
+        key
+        for message in read(po, locale=po.parent.parent.name)
+        if message.id and not message.fuzzy and all(_forms(message))
+        for key in [(message.id, message.context)]
+    }
+    counts = {"messages": 0, "translated": 0, "maintainer": 0, "maintainer_translated": 0}
+    for message in read(template):
+        if not message.id:
+            continue
+        done = (message.id, message.context) in translated
+        counts["messages"] += 1
+        counts["translated"] += done
+        if not admin_only(message):
+            counts["maintainer"] += 1
+            counts["maintainer_translated"] += done
+    return counts
+
+
+def coverage_table(translations: Path = TRANSLATIONS) -> list[str]:
+    """One line per locale: messages translated, of all and of those maintainers read."""
+    lines = ["locale  translated        maintainers' messages"]
+    for po in po_files(translations):
+        counts = coverage(po, translations / "messages.pot")
+        every = f"{counts['translated']}/{counts['messages']}"
+        theirs = f"{counts['maintainer_translated']}/{counts['maintainer']}"
+        share = 100 * counts["maintainer_translated"] / max(counts["maintainer"], 1)
+        lines.append(f"{po.parent.parent.name:<7} {every:<17} {theirs} ({share:.0f}%)")
+    return lines
+
+
 def write(catalog: Catalog, path: Path) -> None:
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=0)
@@ -225,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "compile":
         for mo in compile_all():
             print(f"compiled {mo.relative_to(ROOT)}")
+    elif command == "coverage":
+        print("\n".join(coverage_table()))
     elif command == "check":
         # The settings as the portal reads them (GIVEAWAY_SETTINGS, GIVEAWAY_LANGUAGES…).
         app = Flask("giveaway")
@@ -235,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     else:
         print(
-            "usage: python -m giveaway.i18n.catalogs extract|update|compile|check", file=sys.stderr
+            "usage: python -m giveaway.i18n.catalogs extract|update|compile|check|coverage",
+            file=sys.stderr,
         )
         return 2
     return 0

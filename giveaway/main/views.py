@@ -3,10 +3,16 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template
 from flask.typing import ResponseReturnValue
 
-from giveaway import db
+from giveaway import db, scripts
 from giveaway.extensions import limiter
 
 bp = Blueprint("main", __name__)
+
+
+@bp.app_context_processor
+def script_words() -> dict[str, object]:
+    """`script_messages()`: what base.html hands the browser scripts, translated."""
+    return {"script_messages": scripts.messages}
 
 
 @bp.get("/")

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext
+from flask_babel.speaklater import LazyString
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -32,30 +34,56 @@ from giveaway.twofactor.models import RecoveryCode, WebAuthnCredential
 
 DELETED_EVENT = "account:deleted"
 
-# The kinds shown on a maintainer's security history, with what each means to them.
-HISTORY_KINDS: dict[str, str] = {
-    "login:success": "Signed in",
-    "login:failure": "Sign-in refused: wrong password",
-    "login:2fa_failure": "Sign-in refused at the second step",
-    "account:created": "Account created",
-    "account:activated": "Account activated",
-    "account:email_verified": "Email address verified",
-    "password:changed": "Password changed",
-    "password:reset": "Password reset by link",
-    "password:reset_requested": "Password reset link requested",
-    "password:breached": "Password turned off: it appears in a data breach",
-    "2fa:totp_enabled": "Authenticator app added",
-    "2fa:totp_removed": "Authenticator app removed",
-    "2fa:key_added": "Security key added",
-    "2fa:key_removed": "Security key removed",
-    "2fa:recovery_codes_generated": "New recovery codes made",
-    "2fa:recovery_codes_confirmed": "Recovery codes confirmed as saved",
-    "2fa:recovery_code_used": "Recovery code used to sign in",
-    "2fa:reset": "Two-factor authentication reset by an administrator",
-    "2fa:sign_count_regression": "A security key reported an unexpected counter",
-    "claim:claimed": "Promo code claimed",
+# The kinds shown on a maintainer's security history, with what each means to them
+# (worded in the reader's language when the history is shown: str() at use time).
+HISTORY_KINDS: dict[str, LazyString] = {
+    "login:success": lazy_gettext("Signed in"),
+    "login:failure": lazy_gettext("Sign-in refused: wrong password"),
+    "login:2fa_failure": lazy_gettext("Sign-in refused at the second step"),
+    "account:created": lazy_gettext("Account created"),
+    "account:activated": lazy_gettext("Account activated"),
+    "account:email_verified": lazy_gettext("Email address verified"),
+    "password:changed": lazy_gettext("Password changed"),
+    "password:reset": lazy_gettext("Password reset by link"),
+    "password:reset_requested": lazy_gettext("Password reset link requested"),
+    "password:breached": lazy_gettext("Password turned off: it appears in a data breach"),
+    "2fa:totp_enabled": lazy_gettext("Authenticator app added"),
+    "2fa:totp_removed": lazy_gettext("Authenticator app removed"),
+    "2fa:key_added": lazy_gettext("Security key added"),
+    "2fa:key_removed": lazy_gettext("Security key removed"),
+    "2fa:recovery_codes_generated": lazy_gettext("New recovery codes made"),
+    "2fa:recovery_codes_confirmed": lazy_gettext("Recovery codes confirmed as saved"),
+    "2fa:recovery_code_used": lazy_gettext("Recovery code used to sign in"),
+    "2fa:reset": lazy_gettext("Two-factor authentication reset by an administrator"),
+    "2fa:sign_count_regression": lazy_gettext("A security key reported an unexpected counter"),
+    "claim:claimed": lazy_gettext("Promo code claimed"),
 }
 HISTORY_PREFIXES = ("login:", "account:", "password:", "2fa:")
+
+# How a sign-in was made (the events' "method"), in words.
+HISTORY_METHODS: dict[str, LazyString] = {
+    "password": lazy_gettext("password"),
+    "registration": lazy_gettext("registration"),
+    "password:reset": lazy_gettext("password reset link"),
+    "account:activated": lazy_gettext("activation link"),
+    "totp": lazy_gettext("authenticator app"),
+    "webauthn": lazy_gettext("security key"),
+    "recovery_code": lazy_gettext("recovery code"),
+}
+
+
+def describe_kind(kind: str) -> str:
+    """What an event of `kind` means to the account's owner, in their language."""
+    text = HISTORY_KINDS.get(kind)
+    return str(text) if text is not None else kind.split(":", 1)[-1].replace("_", " ")
+
+
+def describe_method(method: object) -> str | None:
+    """How a sign-in was made, in the reader's language (None when not said)."""
+    if not method:
+        return None
+    text = HISTORY_METHODS.get(str(method))
+    return str(text) if text is not None else str(method).replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -88,8 +116,8 @@ def history(session: Session, user: User, *, limit: int = 200) -> list[HistoryLi
         lines.append(
             HistoryLine(
                 when=event.created_at,
-                what=HISTORY_KINDS.get(event.kind, event.kind.split(":", 1)[-1].replace("_", " ")),
-                method=str(method).replace("_", " ") if method else None,
+                what=describe_kind(event.kind),
+                method=describe_method(method),
                 address=event.ip_address,
                 by_someone_else=event.actor_id is not None and event.actor_id != user.id,
             )

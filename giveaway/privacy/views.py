@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
@@ -53,17 +54,19 @@ def delete_account_post() -> ResponseReturnValue:
         return _delete_page(form, 400)
     if user.is_admin:
         form.password.errors = [
-            "An administrator's account is deleted by another administrator, so that the "
-            "portal is never left without one."
+            _(
+                "An administrator's account is deleted by another administrator, so that the "
+                "portal is never left without one."
+            )
         ]
         return _delete_page(form, 400)
     if not verify_password(user.password_hash, form.password.data or ""):
-        form.password.errors = ["That is not your password."]
+        form.password.errors = [_("That is not your password.")]
         return _delete_page(form, 400)
     service.delete_account(db.session(), user, actor=user)
     logout_user()
     cookie_session.clear()
-    flash("Your account is deleted. We emailed you a confirmation.", "success")
+    flash(_("Your account is deleted. We emailed you a confirmation."), "success")
     return redirect(url_for("main.index"), 303)
 
 

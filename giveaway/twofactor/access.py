@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from giveaway.twofactor.status import has_2fa
@@ -33,8 +34,10 @@ def admin_required(view: F) -> F:
             abort(403)
         if not has_2fa(current_user):
             flash(
-                "Administrators must use two-factor authentication. "
-                "Add a security key or an authenticator app to open the admin pages.",
+                _(
+                    "Administrators must use two-factor authentication. "
+                    "Add a security key or an authenticator app to open the admin pages."
+                ),
                 "warning",
             )
             return redirect(url_for("twofactor.security"))

@@ -11,6 +11,7 @@ from datetime import timedelta
 from hashlib import sha256
 
 from flask import current_app, session
+from flask_babel import gettext as _
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -37,14 +38,14 @@ def take(db_session: Session, purpose: str, user_id: int) -> bytes:
     data = session.pop(_key(purpose), None)
     if not isinstance(data, dict) or data.get("u") != user_id:
         raise TwoFactorError(
-            "This request has already been answered or has expired. Please try again."
+            _("This request has already been answered or has expired. Please try again.")
         )
     if clock.now().timestamp() > float(data.get("exp", 0)):
-        raise TwoFactorError("You took too long to use your security key. Please try again.")
+        raise TwoFactorError(_("You took too long to use your security key. Please try again."))
     challenge = wa.decode(data["c"])
     if not consume_challenge(db_session, challenge):
         raise TwoFactorError(
-            "This request has already been answered or has expired. Please try again."
+            _("This request has already been answered or has expired. Please try again.")
         )
     return challenge
 

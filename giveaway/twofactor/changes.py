@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -43,8 +45,10 @@ class TwoFactorError(Exception):
 def require_verified_email(user: User) -> None:
     if not user.email_verified:
         raise TwoFactorError(
-            "Please verify your email address before adding two-factor authentication: "
-            "if you ever lose your keys, it is how we can help you back into your account."
+            _(
+                "Please verify your email address before adding two-factor authentication: "
+                "if you ever lose your keys, it is how we can help you back into your account."
+            )
         )
 
 
@@ -52,7 +56,7 @@ KeysAtStake = Callable[[Session, User, datetime], bool]
 _KEYS_AT_STAKE = "twofactor.keys_at_stake"
 
 GIVE_UP_KEYS_FIELD = "give_up_keys"
-GIVE_UP_KEYS_MESSAGE = (
+GIVE_UP_KEYS_MESSAGE = lazy_gettext(
     "You can still claim two free security keys, and they are only for accounts that "
     "never had two-factor authentication. Claim them first, or tick the box to confirm "
     "that you give them up."
@@ -73,12 +77,12 @@ def keys_at_stake(session: Session, user: User) -> bool:
 def require_giving_up_keys(session: Session, user: User, confirmed: bool) -> None:
     """Refuse to turn on a method that would cost the free keys, unless confirmed."""
     if not confirmed and keys_at_stake(session, user):
-        raise TwoFactorError(GIVE_UP_KEYS_MESSAGE, field=GIVE_UP_KEYS_FIELD)
+        raise TwoFactorError(str(GIVE_UP_KEYS_MESSAGE), field=GIVE_UP_KEYS_FIELD)
 
 
 def check_password(user: User, password: str) -> None:
     if not passwords.verify_password(user.password_hash, password or ""):
-        raise TwoFactorError("Your password is not correct.", field="password")
+        raise TwoFactorError(_("Your password is not correct."), field="password")
 
 
 def mark_enabled(user: User) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -59,16 +60,16 @@ def signed_in_with_key_sql(user_id: Any = None) -> ColumnElement[bool]:
 def check_label(session: Session, user: User, label: object) -> str:
     if label is not None and not isinstance(label, str):
         # A hand-made JSON body: a number or a list is no name.
-        raise TwoFactorError("The key's name must be text.", field="label")
+        raise TwoFactorError(_("The key's name must be text."), field="label")
     label = " ".join((label or "").split())
     if not label:
         raise TwoFactorError(
-            'Give the key a name, so you can tell your keys apart (for example "USB-C key").',
+            _('Give the key a name, so you can tell your keys apart (for example "USB-C key").'),
             field="label",
         )
     if len(label) > LABEL_MAX_LENGTH:
         raise TwoFactorError(
-            f"Use at most {LABEL_MAX_LENGTH} characters for the name.", field="label"
+            _("Use at most %(num)s characters for the name.", num=LABEL_MAX_LENGTH), field="label"
         )
     taken = session.scalar(
         select(WebAuthnCredential.id).where(
@@ -78,7 +79,7 @@ def check_label(session: Session, user: User, label: object) -> str:
     )
     if taken is not None:
         raise TwoFactorError(
-            f'You already have a key named "{label}". Please choose another name.',
+            _('You already have a key named "%(label)s". Please choose another name.', label=label),
             field="label",
         )
     return label
@@ -157,7 +158,7 @@ def add_key(
         raise
     mark_enabled(user)
     events.record(session, "2fa:key_added", user, key_id=key.id, label=label, first=first_method)
-    notify(user, "twofactor_added", method=f'a security key named "{label}"')
+    notify(user, "twofactor_added", method="webauthn", label=label)
     return key
 
 
@@ -167,8 +168,8 @@ def _refuse_registered(session: Session, user: User, credential_id: bytes) -> No
     )
     if owner is not None:
         if owner == user.id:
-            raise TwoFactorError("This security key is already registered to your account.")
-        raise TwoFactorError("This security key cannot be registered. Please use another key.")
+            raise TwoFactorError(_("This security key is already registered to your account."))
+        raise TwoFactorError(_("This security key cannot be registered. Please use another key."))
 
 
 def remove_key(session: Session, user: User, key_id: int, password: str) -> WebAuthnCredential:
@@ -181,7 +182,7 @@ def remove_key(session: Session, user: User, key_id: int, password: str) -> WebA
         )
     )
     if key is None:
-        raise TwoFactorError("There is no such security key on your account.")
+        raise TwoFactorError(_("There is no such security key on your account."))
     session.delete(key)
     session.flush()
     dropped = after_removal(session, user)
@@ -189,7 +190,8 @@ def remove_key(session: Session, user: User, key_id: int, password: str) -> WebA
     notify(
         user,
         "twofactor_removed",
-        method=f'the security key named "{key.label}"',
+        method="webauthn",
+        label=key.label,
         none_left=dropped,
     )
     return key
@@ -198,7 +200,7 @@ def remove_key(session: Session, user: User, key_id: int, password: str) -> WebA
 def authentication_options(session: Session, user: User) -> tuple[str, bytes]:
     credentials = registered(session, user)
     if not credentials:
-        raise TwoFactorError("There is no security key on this account.")
+        raise TwoFactorError(_("There is no security key on this account."))
     return wa.authentication_options(_refs(credentials))
 
 
@@ -220,8 +222,10 @@ def verify_key_signin(
     if key is None or (handle is not None and handle != user.webauthn_user_handle):
         events.record(session, "login:2fa_failure", user, method="webauthn", reason="unknown key")
         raise TwoFactorError(
-            "This security key is not registered to this account. Try another of your keys, "
-            "or use a recovery code."
+            _(
+                "This security key is not registered to this account. Try another of your keys, "
+                "or use a recovery code."
+            )
         )
     try:
         assertion = wa.verify_authentication(credential, challenge, public_key=key.public_key)
@@ -257,8 +261,10 @@ def verify_key_signin(
             received=new_count,
         )
         raise TwoFactorError(
-            "This security key's counter went backwards, which can mean it was cloned. "
-            "It was not accepted; sign in another way and contact support."
+            _(
+                "This security key's counter went backwards, which can mean it was cloned. "
+                "It was not accepted; sign in another way and contact support."
+            )
         )
     session.refresh(key)
     return key

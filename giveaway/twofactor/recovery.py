@@ -16,6 +16,7 @@ import secrets
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,7 @@ _SEPARATORS = re.compile(r"[\s-]")
 
 def generate(count: int) -> list[str]:
     codes = []
-    for _ in range(count):
+    for _unused in range(count):
         raw = base64.b32encode(secrets.token_bytes(CODE_BYTES)).decode().lower()
         codes.append("-".join(raw[i : i + 4] for i in range(0, len(raw), 4)))
     return codes
@@ -72,8 +73,10 @@ def generate_recovery_codes(session: Session, user: User) -> list[str]:
     lock_account(session, user)
     if not status.has_2fa(user):
         raise TwoFactorError(
-            "Add a security key or an authenticator app first: recovery codes are a "
-            "backup for them."
+            _(
+                "Add a security key or an authenticator app first: recovery codes are a "
+                "backup for them."
+            )
         )
     replaced = db.affected_rows(
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
@@ -86,7 +89,7 @@ def generate_recovery_codes(session: Session, user: User) -> list[str]:
     events.record(
         session, "2fa:recovery_codes_generated", user, count=len(codes), replaced=replaced
     )
-    notify(user, "twofactor_added", method="a new set of recovery codes", replaced=bool(replaced))
+    notify(user, "twofactor_added", method="recovery_codes", replaced=bool(replaced))
     return codes
 
 
@@ -139,7 +142,7 @@ def new_set(session: Session, user: User, password: str | None) -> list[str]:
     if password_needed(session, user):
         if not password:
             raise TwoFactorError(
-                "Enter your password to replace your recovery codes.", field="password"
+                _("Enter your password to replace your recovery codes."), field="password"
             )
         check_password(user, password)
     return generate_recovery_codes(session, user)
@@ -179,9 +182,11 @@ def download_name(site_name: str, username: str) -> str:
 def as_text(codes: list[str], *, site_name: str, username: str, made_at: datetime) -> str:
     """The codes as a plain text file to keep (download, print or paste)."""
     lines = [
-        f"{site_name}: recovery codes for {username}",
-        f"Made {made_at:%Y-%m-%d %H:%M} UTC. Each code signs you in once; a new set "
-        "replaces this one.",
+        _("%(site_name)s: recovery codes for %(username)s", site_name=site_name, username=username),
+        _(
+            "Made %(moment)s UTC. Each code signs you in once; a new set replaces this one.",
+            moment=f"{made_at:%Y-%m-%d %H:%M}",
+        ),
         "",
         *codes,
         "",

@@ -17,6 +17,7 @@ from datetime import datetime
 import pyotp
 import segno
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
@@ -106,7 +107,7 @@ def totp_issuer() -> str:
 def new_totp_secret(user: User) -> str:
     require_verified_email(user)
     if user.totp_secret:
-        raise TwoFactorError("An authenticator app is already set up on your account.")
+        raise TwoFactorError(_("An authenticator app is already set up on your account."))
     return new_secret()
 
 
@@ -120,33 +121,35 @@ def enable_totp(
     # A claim in another tab checks "never had 2FA" under the same lock.
     lock_account(session, user)
     if user.totp_secret:
-        raise TwoFactorError("An authenticator app is already set up on your account.")
+        raise TwoFactorError(_("An authenticator app is already set up on your account."))
     require_giving_up_keys(session, user, give_up_keys)
     step = matching_step(secret, code, clock.now(), None)
     if step is None:
         raise TwoFactorError(
-            "That code is not right. Check the time on your phone, then enter the "
-            "current code from the app.",
+            _(
+                "That code is not right. Check the time on your phone, then enter the "
+                "current code from the app."
+            ),
             field="code",
         )
     user.totp_secret = secret
     user.totp_last_step = step
     mark_enabled(user)
     events.record(session, "2fa:totp_enabled", user)
-    notify(user, "twofactor_added", method="an authenticator app (TOTP)")
+    notify(user, "twofactor_added", method="totp")
 
 
 def remove_totp(session: Session, user: User, password: str) -> None:
     check_password(user, password)
     lock_account(session, user)
     if not user.totp_secret:
-        raise TwoFactorError("No authenticator app is set up on your account.")
+        raise TwoFactorError(_("No authenticator app is set up on your account."))
     user.totp_secret = None
     user.totp_last_step = None
     session.flush()
     dropped = after_removal(session, user)
     events.record(session, "2fa:totp_removed", user)
-    notify(user, "twofactor_removed", method="the authenticator app (TOTP)", none_left=dropped)
+    notify(user, "twofactor_removed", method="totp", none_left=dropped)
 
 
 def verify_totp(session: Session, user: User, code: str) -> bool:

@@ -17,6 +17,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
@@ -158,7 +160,7 @@ def register_key() -> ResponseReturnValue:
     user = _user()
     body = _json_body()
     if body is None:
-        return _json_error("The browser's answer could not be read. Please try again.")
+        return _json_error(_("The browser's answer could not be read. Please try again."))
     s = db.session()
     # The box "I give up the free keys" is ticked (JSON true) or not.
     give_up_keys = body.get(changes.GIVE_UP_KEYS_FIELD) is True
@@ -182,7 +184,7 @@ def register_key() -> ResponseReturnValue:
         )
     except changes.TwoFactorError as exc:
         return _json_error(exc.message, field=exc.field)
-    flash(f'Your security key "{key.label}" is registered.', "success")
+    flash(_('Your security key "%(label)s" is registered.', label=key.label), "success")
     target = url_for("twofactor.security")
     if recovery.due_after_adding(s, user, had_2fa_before=had_2fa):
         target = url_for("twofactor.recovery_codes")
@@ -203,7 +205,7 @@ def remove_key(key_id: int) -> ResponseReturnValue:
         except changes.TwoFactorError as exc:
             _show(form, exc)
         else:
-            flash(f'The security key "{key.label}" is removed.', "success")
+            flash(_('The security key "%(label)s" is removed.', label=key.label), "success")
             return redirect(url_for("twofactor.security"))
     forms = {
         k.id: PasswordConfirmForm(prefix=f"key{k.id}")
@@ -220,7 +222,7 @@ def totp_setup() -> ResponseReturnValue:
     user = _user()
     back = _next()
     if status.has_totp(user):
-        flash("An authenticator app is already set up.", "info")
+        flash(_("An authenticator app is already set up."), "info")
         return redirect(back or url_for("twofactor.security"))
     if not user.email_verified:
         return redirect(back or url_for("twofactor.security"))
@@ -246,7 +248,7 @@ def totp_setup() -> ResponseReturnValue:
                 refused.errors = [exc.message]
             else:
                 session.pop(TOTP_PENDING, None)
-                flash("Your authenticator app is set up.", "success")
+                flash(_("Your authenticator app is set up."), "success")
                 if recovery.due_after_adding(db.session(), user, had_2fa_before=had_2fa):
                     return redirect(url_for("twofactor.recovery_codes", next=back))
                 return redirect(back or url_for("twofactor.security"))
@@ -276,7 +278,7 @@ def totp_remove() -> ResponseReturnValue:
         except changes.TwoFactorError as exc:
             _show(form, exc)
         else:
-            flash("The authenticator app is removed from your account.", "success")
+            flash(_("The authenticator app is removed from your account."), "success")
             return redirect(url_for("twofactor.security"))
     return _security_page(400, totp_remove_form=form)
 
@@ -350,18 +352,20 @@ def recovery_confirm() -> ResponseReturnValue:
     s = db.session()
     back = _next()
     if not status.has_recovery_codes(s, user):
-        flash("You have no recovery codes to confirm yet: create a set first.", "info")
+        flash(_("You have no recovery codes to confirm yet: create a set first."), "info")
         return redirect(url_for("twofactor.recovery_codes", next=back))
     form = RecoveryConfirmForm()
     http_status = 200
     if request.method == "POST":
         if form.validate_on_submit():
             if recovery.confirm_saved(s, user, form.code.data or ""):
-                flash("Your recovery codes are saved: keep them away from your keys.", "success")
+                flash(_("Your recovery codes are saved: keep them away from your keys."), "success")
                 return redirect(back or url_for("twofactor.security"), 303)
             form.code.errors = [
-                "That is not one of your unused recovery codes. Look at the codes you saved "
-                "(letters and digits, in four groups) and type one of them."
+                _(
+                    "That is not one of your unused recovery codes. Look at the codes you saved "
+                    "(letters and digits, in four groups) and type one of them."
+                )
             ]
         http_status = 400
     return (
@@ -386,14 +390,14 @@ def _pending() -> signin.Pending | None:
 
 
 def _expired_redirect() -> ResponseReturnValue:
-    flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
+    flash(_("Your sign-in took too long or was interrupted. Please sign in again."), "warning")
     return redirect(url_for("accounts.login"))
 
 
 def _finish(pending: signin.Pending, method: str) -> str:
     accounts_service.record_login(db.session(), pending.user, method=method)
     start_session(pending.user)
-    flash(f"Signed in as {pending.user.username}.", "success")
+    flash(_("Signed in as %(username)s.", username=pending.user.username), "success")
     return pending.next_url
 
 
@@ -418,9 +422,9 @@ def _challenge_page(
 
 def _json_expired() -> ResponseReturnValue:
     """The JSON answer (for the key ceremony's fetches) when the pending sign-in is gone."""
-    flash("Your sign-in took too long or was interrupted. Please sign in again.", "warning")
+    flash(_("Your sign-in took too long or was interrupted. Please sign in again."), "warning")
     return _json_error(
-        "Your sign-in took too long. Please sign in again.",
+        _("Your sign-in took too long. Please sign in again."),
         401,
         redirect=url_for("accounts.login"),
     )
@@ -460,7 +464,7 @@ def signin_webauthn() -> ResponseReturnValue:
         return _json_expired()
     body = _json_body()
     if body is None:
-        return _json_error("The browser's answer could not be read. Please try again.")
+        return _json_error(_("The browser's answer could not be read. Please try again."))
     s = db.session()
     try:
         challenge = challenges.take(s, challenges.SIGN_IN, pending.user.id)
@@ -482,7 +486,10 @@ def signin_totp() -> ResponseReturnValue:
         if totp.verify_totp(db.session(), pending.user, form.code.data or ""):
             return redirect(_finish(pending, "totp"))
         form.code.errors = [
-            "That code is not right, or it was already used. Wait for the next code and try again."
+            _(
+                "That code is not right, or it was already used. "
+                "Wait for the next code and try again."
+            )
         ]
     return _challenge_page(pending, 400, totp_form=form)
 
@@ -501,13 +508,18 @@ def signin_recovery() -> ResponseReturnValue:
             target = _finish(pending, "recovery_code")
             left = status.recovery_codes_left(db.session(), user)
             flash(
-                f"You used a recovery code; {left} left. If you lost your key or phone, "
-                "remove it and add a new one now.",
+                ngettext(
+                    "You used a recovery code; %(num)s left. If you lost your key or phone, "
+                    "remove it and add a new one now.",
+                    "You used a recovery code; %(num)s left. If you lost your key or phone, "
+                    "remove it and add a new one now.",
+                    left,
+                ),
                 "warning",
             )
             low = recovery.recovery_codes_low(db.session(), user)
             return redirect(url_for("twofactor.security") if low else target)
-        form.recovery_code.errors = ["That recovery code is not right, or it was already used."]
+        form.recovery_code.errors = [_("That recovery code is not right, or it was already used.")]
     return _challenge_page(pending, 400, recovery_form=form, show_recovery=True)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -145,11 +146,9 @@ def _as_dict(credential: Any) -> dict[str, Any]:
         try:
             credential = json.loads(credential)
         except ValueError as exc:
-            raise CeremonyError(
-                "The browser's answer could not be read. Please try again."
-            ) from exc
+            raise CeremonyError(_unreadable()) from exc
     if not isinstance(credential, dict):
-        raise CeremonyError("The browser's answer could not be read. Please try again.")
+        raise CeremonyError(_unreadable())
     return credential
 
 
@@ -160,11 +159,12 @@ def _origin_and_rp_problem(client_data_b64: Any, expected_type: str) -> str | No
     except Exception:  # noqa: BLE001 - the library reports the details below
         return None
     if client_data.type != expected_type:
-        return "The browser's answer was for another kind of request."
+        return _("The browser's answer was for another kind of request.")
     if client_data.origin != origin():
-        return (
-            f"The security key answered for {client_data.origin}, not for this site. "
-            "Open the portal at its usual address and try again."
+        return _(
+            "The security key answered for %(origin)s, not for this site. "
+            "Open the portal at its usual address and try again.",
+            origin=client_data.origin,
         )
     return None
 
@@ -174,11 +174,11 @@ def credential_id_of(credential: Any) -> bytes:
     data = _as_dict(credential)
     raw = data.get("rawId") or data.get("id")
     if not isinstance(raw, str):
-        raise CeremonyError("The browser's answer could not be read. Please try again.")
+        raise CeremonyError(_unreadable())
     try:
         return decode(raw)
     except Exception as exc:  # noqa: BLE001 - malformed base64url
-        raise CeremonyError("The browser's answer could not be read. Please try again.") from exc
+        raise CeremonyError(_unreadable()) from exc
 
 
 def user_handle_of(credential: Any) -> bytes | None:
@@ -260,14 +260,23 @@ def verify_authentication(credential: Any, challenge: bytes, *, public_key: byte
     )
 
 
+def _unreadable() -> str:
+    return _("The browser's answer could not be read. Please try again.")
+
+
 def _reason(exc: Exception, doing: str) -> str:
+    """Why the library refused, for the person; `doing` is "registered" or "used"."""
     text = str(exc).lower()
     if "rp id" in text or "rp_id" in text:
-        return f"The security key was {doing} for another site. Please try again here."
+        if doing == "registered":
+            return _("The security key was registered for another site. Please try again here.")
+        return _("The security key was used for another site. Please try again here.")
     if "challenge" in text:
-        return "This request is not the one we expected. Reload the page and try again."
+        return _("This request is not the one we expected. Reload the page and try again.")
     if "user presence" in text or "user was not present" in text:
-        return "The security key did not confirm that you touched it. Please try again."
+        return _("The security key did not confirm that you touched it. Please try again.")
     if "signature" in text:
-        return "The security key's signature could not be verified."
-    return f"The security key could not be {doing}. Please try again."
+        return _("The security key's signature could not be verified.")
+    if doing == "registered":
+        return _("The security key could not be registered. Please try again.")
+    return _("The security key could not be used. Please try again.")

@@ -4,6 +4,17 @@
 (function () {
   "use strict";
 
+  // The words come from the page, translated (base.html renders them from
+  // giveaway/scripts.py into the JSON block #script-messages).
+  var MESSAGES = (function () {
+    var block = document.getElementById("script-messages");
+    try {
+      return (block && JSON.parse(block.textContent).copy) || {};
+    } catch (e) {
+      return {};
+    }
+  })();
+
   function selectText(el) {
     var range = document.createRange();
     range.selectNodeContents(el);
@@ -37,12 +48,12 @@
       : target.textContent.trim();
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(
-        function () { announce(button, "Copied to the clipboard."); },
-        function () { selectText(target); announce(button, "Selected: press Ctrl+C (or ⌘C) to copy."); }
+        function () { announce(button, MESSAGES.copied); },
+        function () { selectText(target); announce(button, MESSAGES.selected); }
       );
     } else {
       selectText(target);
-      announce(button, "Selected: press Ctrl+C (or ⌘C) to copy.");
+      announce(button, MESSAGES.selected);
     }
   });
 

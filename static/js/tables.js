@@ -5,6 +5,17 @@
 (function () {
   "use strict";
 
+  // The words come from the page, translated (base.html renders them from
+  // giveaway/scripts.py into the JSON block #script-messages).
+  var MESSAGES = (function () {
+    var block = document.getElementById("script-messages");
+    try {
+      return (block && JSON.parse(block.textContent).tables) || {};
+    } catch (e) {
+      return {};
+    }
+  })();
+
   function cueFor(wrap) {
     var cue = wrap.previousElementSibling;
     if (cue && cue.classList.contains("scroll-cue")) {
@@ -13,7 +24,7 @@
     cue = document.createElement("p");
     cue.className = "scroll-cue";
     cue.hidden = true;
-    cue.textContent = "This table is wider than the screen: scroll it sideways to see every column →";
+    cue.textContent = MESSAGES.scrollCue || "";
     wrap.parentNode.insertBefore(cue, wrap);
     return cue;
   }

@@ -13,30 +13,18 @@
 (function () {
   "use strict";
 
-  var MESSAGES = {
-    unsupported:
-      "This browser cannot use security keys. Please use a current version of Firefox, Chrome, Edge or Safari" +
-      " with JavaScript turned on.",
-    cancelled:
-      "The security key request was cancelled. Insert your key, click the button again and touch the key.",
-    timedOut:
-      "The security key request timed out: no key was touched in time. Insert your key, click the button again and touch the key.",
-    // At sign-in the browser lists only this account's keys; another key
-    // cannot answer, and the browser reports that as it reports a cancel.
-    notRegistered:
-      "No key registered to this account answered. If you touched a key, it is not registered to this account: try another of your keys, or use a recovery code. If you cancelled, click the button again.",
-    duplicate: "This security key is already registered to your account. Use another key.",
-    security: "The browser refused the request for this site's address. Open the portal at its usual address.",
-    network: "The portal could not be reached. Check your connection and try again.",
-    label: "Give the key a name first, so you can tell your keys apart.",
-    labelLong: "Use at most 64 characters for the name.",
-    giveUp: "Claim your free keys first, or tick the box to confirm that you give them up.",
-    waitingCreate: "Touch your security key now (it may blink).",
-    waitingGet: "Touch your security key now (it may blink).",
-    checking: "Checking…",
-    preparing: "Getting ready…",
-    ready: ""
-  };
+  // The words come from the page, translated (base.html renders them from
+  // giveaway/scripts.py into the JSON block #script-messages).
+  function pageMessages(group) {
+    var block = document.getElementById("script-messages");
+    try {
+      return (block && JSON.parse(block.textContent)[group]) || {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  var MESSAGES = pageMessages("webauthn");
 
   function b64urlToBuffer(text) {
     var base64 = text.replace(/-/g, "+").replace(/_/g, "/");
@@ -122,12 +110,10 @@
     return MESSAGES.cancelled;
   }
 
-  // The server says how long to wait (Retry-After); say it rather than guess.
-  function tooMany(response) {
-    var seconds = parseInt(response.headers.get("Retry-After") || "", 10);
-    if (!seconds) return "Too many attempts. Please wait a little and try again.";
-    var wait = seconds <= 90 ? seconds + (seconds === 1 ? " second" : " seconds") : "about " + Math.ceil(seconds / 60) + " minutes";
-    return "Too many attempts. Please wait " + wait + " and try again.";
+  // A 429 answer says in its JSON how long to wait, worded by the server;
+  // only an answer without words falls back to the page's general sentence.
+  function tooMany() {
+    return MESSAGES.tooMany;
   }
 
   function postJSON(url, csrf, body) {
@@ -140,12 +126,12 @@
       return response
         .json()
         .catch(function () {
-          return { error: response.status === 429 ? tooMany(response) : MESSAGES.network };
+          return { error: response.status === 429 ? tooMany() : MESSAGES.network };
         })
         .then(function (data) {
           data = data || {};
           data.status = response.status;
-          if (response.status === 429 && !data.error) data.error = tooMany(response);
+          if (response.status === 429 && !data.error) data.error = tooMany();
           return data;
         });
     });
@@ -202,7 +188,7 @@
       if (box.getAttribute("data-next")) body.next = box.getAttribute("data-next");
       return postJSON(verifyUrl, csrf, body).then(function (data) {
         if (data.ok && data.redirect) {
-          say("Done.", "ok");
+          say(MESSAGES.done, "ok");
           window.location.assign(data.redirect);
           return;
         }

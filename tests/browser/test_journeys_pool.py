@@ -222,7 +222,7 @@ def test_admin_uploads_voids_and_exports(screen, live_server):  # type: ignore[n
 
     give_code(app, maria, "ADM-0001")
     screen.goto("/admin/claims")
-    assert "1 codes claimed" in text_of(screen)
+    assert "1 code claimed" in text_of(screen)
     assert f"end of {last_day.isoformat()}" in text_of(screen, ".table-wrap")
     fits_the_screen(screen)
     tables_fit(screen)

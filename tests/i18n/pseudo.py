@@ -22,7 +22,8 @@ from giveaway.i18n import catalogs
 
 OPEN, CLOSE = "⟦", "⟧"
 # Attributes whose words a person reads or hears.
-READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "value", "content")
+READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "value")
+_BUTTONS = ("submit", "button", "reset")
 _BRACKETED = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 
 
@@ -61,9 +62,14 @@ class _Text(HTMLParser):
             self._skip += 1
         if tag == "meta":
             return
+        shown = dict(attrs)
         for name, value in attrs:
-            if name in READ_ATTRIBUTES and value and not (tag == "input" and name == "value"):
-                self.parts.append(value)
+            if name not in READ_ATTRIBUTES or not value:
+                continue
+            # A value is read only on a button-like input; a field's or an option's is data.
+            if name == "value" and not (tag == "input" and shown.get("type") in _BUTTONS):
+                continue
+            self.parts.append(value)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style") and self._skip:

@@ -193,3 +193,26 @@ def test_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert catalogs.main(["check"]) == 0
     assert catalogs.main(["nonsense"]) == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_coverage_counts_what_each_locale_translates(tmp_path: Path) -> None:
+    template(tmp_path)
+    po = locale_catalog(tmp_path, "de", {**GOOD_GERMAN, "Sign in": ""})
+    _with_places(po, {"Sign in": ["templates/admin/users.html"]})
+    catalog = catalogs.read(tmp_path / "messages.pot")
+    catalog["Sign in"].locations = [("templates/admin/users.html", None)]
+    catalogs.write(catalog, tmp_path / "messages.pot")
+    assert catalogs.coverage(po, tmp_path / "messages.pot") == {
+        "messages": 3,
+        "translated": 2,
+        "maintainer": 2,
+        "maintainer_translated": 2,
+    }
+    assert catalogs.coverage_table(tmp_path)[1].split() == ["de", "2/3", "2/2", "(100%)"]
+
+
+def test_coverage_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert catalogs.main(["coverage"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("locale")
+    assert {line.split()[0] for line in lines[1:]} >= {"de", "fr", "it", "ja", "es", "nl"}
