@@ -48,8 +48,12 @@ MAIL_TIMEOUT = 10
 
 # The public address of the portal, used in emailed links.
 BASE_URL = "http://localhost:5000"
+# Names, used as they are in every language (pages and mail put them in whole
+# translated sentences: "On %(index_name)s, …", "Auf %(index_name)s …"), so
+# each must be a proper name, not a phrase ("the package index" read
+# "auf the package index" in German).
 SITE_NAME = "Security Key Giveaway"
-INDEX_NAME = "the package index"
+INDEX_NAME = "PyPI"
 SUPPORT_EMAIL = "admin@localhost"
 
 # Languages (giveaway/i18n). LANGUAGES lists the locales the portal offers, the

@@ -50,7 +50,7 @@ def test_file_then_environment(tmp_path, monkeypatch, minimal):
     assert app.config["MAIL_FROM"] == "file@example.org"
     assert app.config["PASSWORD_MIN_LENGTH"] == 12
     assert app.config["SECRET_KEY"] == "a-real-secret-from-the-file-0123456789"
-    assert app.config["INDEX_NAME"] == "the package index"  # untouched default
+    assert app.config["INDEX_NAME"] == "PyPI"  # untouched default
 
 
 def test_environment_names_the_database(tmp_path, monkeypatch):

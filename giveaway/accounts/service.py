@@ -109,8 +109,15 @@ def registration_problems(
     if email.strip():
         try:
             email = normalize_email(email)
-        except ValueError as exc:
-            problems.add("email", _("This email address is not valid: %(reason)s", reason=str(exc)))
+        except ValueError:
+            # The validator's own reason is English only: say what a valid address looks like.
+            problems.add(
+                "email",
+                _(
+                    "This email address is not valid. Enter a whole address, such as "
+                    "name@example.org."
+                ),
+            )
         else:
             if by_email(session, email) is not None:
                 problems.add("email", _("An account already uses this email address."))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from babel import Locale, UnknownLocaleError
+from babel.lists import format_list
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import force_locale, format_decimal, get_locale, get_timezone
 from flask_babel import format_date as babel_format_date
@@ -182,6 +183,11 @@ def format_number(value: int | float | None) -> str:
     return EMPTY if value is None else str(format_decimal(value))
 
 
+def format_wordlist(items: Iterable[str]) -> str:
+    """Items as the locale lists them in a sentence: "a, b and c", "a、b、c"."""
+    return str(format_list(list(items), locale=get_locale() or default()))
+
+
 def time_zone() -> str:
     """The zone dates are shown in (its IANA name)."""
     return str(get_timezone())
@@ -216,6 +222,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["wordlist"] = format_wordlist
 
     @app.context_processor
     def language() -> dict[str, object]:

@@ -4,16 +4,8 @@
 (function () {
   "use strict";
 
-  // The words come from the page, translated (base.html renders them from
-  // giveaway/scripts.py into the JSON block #script-messages).
-  var MESSAGES = (function () {
-    var block = document.getElementById("script-messages");
-    try {
-      return (block && JSON.parse(block.textContent).copy) || {};
-    } catch (e) {
-      return {};
-    }
-  })();
+  // The words come from the page, translated (js/messages.js).
+  var MESSAGES = window.pageMessages("copy");
 
   function selectText(el) {
     var range = document.createRange();

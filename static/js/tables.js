@@ -5,16 +5,8 @@
 (function () {
   "use strict";
 
-  // The words come from the page, translated (base.html renders them from
-  // giveaway/scripts.py into the JSON block #script-messages).
-  var MESSAGES = (function () {
-    var block = document.getElementById("script-messages");
-    try {
-      return (block && JSON.parse(block.textContent).tables) || {};
-    } catch (e) {
-      return {};
-    }
-  })();
+  // The words come from the page, translated (js/messages.js).
+  var MESSAGES = window.pageMessages("tables");
 
   function cueFor(wrap) {
     var cue = wrap.previousElementSibling;

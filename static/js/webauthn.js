@@ -13,18 +13,8 @@
 (function () {
   "use strict";
 
-  // The words come from the page, translated (base.html renders them from
-  // giveaway/scripts.py into the JSON block #script-messages).
-  function pageMessages(group) {
-    var block = document.getElementById("script-messages");
-    try {
-      return (block && JSON.parse(block.textContent)[group]) || {};
-    } catch (e) {
-      return {};
-    }
-  }
-
-  var MESSAGES = pageMessages("webauthn");
+  // The words come from the page, translated (js/messages.js).
+  var MESSAGES = window.pageMessages("webauthn");
 
   function b64urlToBuffer(text) {
     var base64 = text.replace(/-/g, "+").replace(/_/g, "/");

@@ -41,7 +41,7 @@ def test_two_keys_and_recovery_codes_read_as_protected(app):  # type: ignore[no-
     add_recovery_codes(app, maria, 8)
     text = _account(client)
     assert "Protected Signing in asks for a second factor after your password." in text
-    assert "You have 2 security keys, 8 recovery codes left." in text
+    assert "You have 2 security keys and 8 recovery codes left." in text
     assert "Nothing is left to set up." in text
     for stale in (
         "Protect your account with a security key",
@@ -88,7 +88,7 @@ def test_one_key_of_ones_own_suggests_a_spare(app):  # type: ignore[no-untyped-d
     add_key(app, olga, "mine")
     add_recovery_codes(app, olga)
     text = _account(client)
-    assert "You have 1 security key, 10 recovery codes left." in text
+    assert "You have 1 security key and 10 recovery codes left." in text
     assert "Next: Register a spare key" in text
 
 

@@ -213,7 +213,7 @@ def test_a_maintainer_with_keys_registered(screen, screen_keys, live_server):  #
     screen.wait_for_url("**/account/")
     account = text_of(screen)
     assert "Protected Signing in asks for a second factor after your password." in account
-    assert "You have 2 security keys, 10 recovery codes left." in account
+    assert "You have 2 security keys and 10 recovery codes left." in account
     assert "Nothing is left to set up." in account
     assert CLAIM_FIRST not in account and "Set it up step by step" not in account
     fits_the_screen(screen)

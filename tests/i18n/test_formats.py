@@ -63,3 +63,22 @@ def test_the_zone_follows_giveaway_timezone_when_babel_s_is_unset(tmp_path) -> N
 
 def test_utc_by_default(app: Flask) -> None:
     assert app.config["BABEL_DEFAULT_TIMEZONE"] == "UTC"
+
+
+@pytest.mark.config(LANGUAGES=["en", "de", "ja"])
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", "2 keys and 10 codes | an app"),
+        ("de", "2 keys und 10 codes | an app"),
+        ("ja", "2 keys、10 codes | an app"),
+    ],
+)
+def test_a_list_in_a_sentence_is_joined_as_the_locale_does(
+    app: Flask, locale: str, expected: str
+) -> None:
+    with app.test_request_context(headers={"Accept-Language": locale}):
+        joined = render_template_string(
+            "{{ two|wordlist }} | {{ one|wordlist }}", two=["2 keys", "10 codes"], one=["an app"]
+        )
+    assert joined == expected

@@ -109,9 +109,9 @@ def test_cron_mail_in_each_recipient_s_language(app: Flask, tmp_path: Path) -> N
     outbox = Outbox(app)
     (german,) = outbox.to("anna@example.org")
     assert (
-        german["Subject"] == "2 Ihrer Projekte sind jetzt kritische Projekte auf the package index"
+        german["Subject"] == "2 Ihrer Projekte sind jetzt kritische Projekte auf PyPI"
     )
     assert "Hallo anna," in Outbox.text(german)
     (english,) = outbox.to("bob@example.org")
-    assert english["Subject"] == "toolbelt is now a critical project on the package index"
+    assert english["Subject"] == "toolbelt is now a critical project on PyPI"
     assert "Hello bob," in Outbox.text(english)

@@ -275,8 +275,10 @@ def test_pages_need_no_inline_script_and_explain_javascript(app, flow, alice):
     html = response.get_data(as_text=True)
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert '<script src="/static/js/webauthn.js" defer></script>' in html
-    assert html.count("<script") == 2  # the script, and the JSON block of its words
+    # The script, the JSON block of its words and the script that reads them.
+    assert html.count("<script") == 3
     assert '<script type="application/json" id="script-messages">' in html
+    assert '<script src="/static/js/messages.js"></script>' in html
     assert "<noscript>" in html and "needs JavaScript" in html
     assert 'data-options-url="/account/security/webauthn/options"' in html
     script = flow.client.get("/static/js/webauthn.js")
