@@ -60,8 +60,9 @@ SUPPORT_EMAIL = "admin@localhost"
 # default first: English, plus each locale whose catalog in giveaway/translations/
 # is complete (the test command refuses a shipped catalog with a message
 # missing). Pages speak the account's choice, else the browser's; mail speaks
-# the recipient's choice, else BABEL_DEFAULT_LOCALE.
-LANGUAGES = ["en"]
+# the recipient's choice, else their browser's at their last sign-in, else
+# BABEL_DEFAULT_LOCALE (README, "Languages").
+LANGUAGES = ["en", "de", "fr", "it", "ja", "es", "nl"]
 BABEL_DEFAULT_LOCALE = "en"
 # The time zone dates and times are shown in (an IANA name); empty means
 # GIVEAWAY_TIMEZONE when that is set, else UTC.

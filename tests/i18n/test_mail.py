@@ -108,9 +108,7 @@ def test_cron_mail_in_each_recipient_s_language(app: Flask, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     outbox = Outbox(app)
     (german,) = outbox.to("anna@example.org")
-    assert (
-        german["Subject"] == "2 Ihrer Projekte sind jetzt kritische Projekte auf PyPI"
-    )
+    assert german["Subject"] == "2 Ihrer Projekte sind jetzt kritische Projekte auf PyPI"
     assert "Hallo anna," in Outbox.text(german)
     (english,) = outbox.to("bob@example.org")
     assert english["Subject"] == "toolbelt is now a critical project on PyPI"
