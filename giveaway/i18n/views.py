@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
@@ -11,6 +13,22 @@ from giveaway import i18n
 from giveaway.security import FriendlyBadRequest, safe_next
 
 bp = Blueprint("language", __name__)
+
+
+def return_address() -> str:
+    """Where the menu brings the reader back: this page, with where it leads next
+    (a sign-in's `next`, when it plainly stays on this site: nothing percent-encoded).
+    Nothing else of the query is carried: the menu must not echo what a hand-made
+    address put there."""
+    leads_to = safe_next(request.args.get("next"), "")
+    if "%" in leads_to:
+        leads_to = ""
+    return request.path + (f"?{urlencode({'next': leads_to})}" if leads_to else "")
+
+
+@bp.app_context_processor
+def menu_return() -> dict[str, object]:
+    return {"language_return": return_address}
 
 
 @bp.post("/language")

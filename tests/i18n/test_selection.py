@@ -125,6 +125,25 @@ def test_the_menu_never_leaves_the_site(client: FlaskClient) -> None:
     assert response.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize(
+    ("address", "carried"),
+    [
+        ("/account/login?next=/giveaway/setup", "/account/login?next=%2Fgiveaway%2Fsetup"),
+        ("/account/login?next=//evil.example/", "/account/login"),
+        ("/account/login?next=/%252F%252Fevil.example", "/account/login"),
+        ("/giveaway?keys_per_code=99&x=soon", "/giveaway"),
+    ],
+)
+def test_the_menu_comes_back_to_the_page_and_where_it_leads(
+    client: FlaskClient, address: str, carried: str
+) -> None:
+    """Only the page and its on-site `next` are carried, never what else an address holds."""
+    html = page(client, address)
+    menu = html[html.index('action="/language"') :]
+    assert f'name="next" type="hidden" value="{carried}"' in menu
+    assert "evil.example" not in menu and "soon" not in html
+
+
 def test_a_language_not_shipped_is_refused(app: Flask, auth: AuthActions) -> None:
     make_user(app, "alice")
     auth.login("alice")
