@@ -12,7 +12,7 @@ bp = Blueprint("main", __name__)
 @bp.app_context_processor
 def script_words() -> dict[str, object]:
     """`script_messages()`: what base.html hands the browser scripts, translated."""
-    return {"script_messages": scripts.messages}
+    return {"script_messages": scripts.block}
 
 
 @bp.get("/")

@@ -170,3 +170,18 @@ def test_the_menu_works_without_script(client: FlaskClient) -> None:
     form = form[: form.index("</form>")]
     assert '<select id="language-choice" name="locale">' in form
     assert '<button type="submit"' in form and "<script" not in form
+
+
+@pytest.mark.config(BABEL_TRANSLATION_DIRECTORIES=str(i18n.TRANSLATIONS), LANGUAGES=["en", "de"])
+def test_the_scripts_words_are_worded_once_per_language(app: Flask) -> None:
+    """base.html's data block is made once per locale (and app), in that locale."""
+    from giveaway import scripts
+
+    blocks = {}
+    for locale in ("de", "en", "de"):
+        with app.test_request_context(headers={"Accept-Language": locale}):
+            blocks.setdefault(locale, []).append(scripts.block())
+    assert blocks["de"][0] is blocks["de"][1]
+    assert blocks["de"][0] != blocks["en"][0]
+    assert "Touch your security key now" in blocks["en"][0]
+    assert "Sicherheitsschlüssel" in blocks["de"][0]  # readable, not \\u-escaped
