@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
 
-from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton
 from flask import current_app
 from flask_babel import LazyString, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
@@ -72,8 +72,9 @@ def months_words(n: int) -> str:
 
 
 def month_words(day: date) -> str:
-    """ "April 2026": the month and year in the locale's words."""
-    return str(babel_format_date(day, "MMMM yyyy", locale=get_locale() or "en"))
+    """ "April 2026": the month and year as the locale writes them ("abril de 2026",
+    "2026年4月"), from CLDR's month-and-year form."""
+    return str(format_skeleton("yMMMM", day, locale=get_locale() or "en"))
 
 
 def _number(n: int) -> str:
@@ -389,9 +390,9 @@ class CriticalInfo:
             if self.downloads is None:
                 return ngettext(
                     "ranked %(rank)s of %(size)s projects by downloads in the month before "
-                    "%(month)s, with its downloads",
+                    "%(month)s",
                     "ranked %(rank)s of %(size)s projects by downloads in the %(months)s months "
-                    "before %(month)s, with its downloads",
+                    "before %(month)s",
                     months,
                     **values,
                 )
@@ -405,7 +406,7 @@ class CriticalInfo:
                 **values,
             )
         if self.downloads is None:
-            return _("ranked %(rank)s by downloads, with its downloads", rank=rank)
+            return _("ranked %(rank)s by downloads", rank=rank)
         return _(
             "ranked %(rank)s by downloads, with %(downloads)s downloads",
             rank=rank,

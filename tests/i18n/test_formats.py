@@ -82,3 +82,15 @@ def test_a_list_in_a_sentence_is_joined_as_the_locale_does(
             "{{ two|wordlist }} | {{ one|wordlist }}", two=["2 keys", "10 codes"], one=["an app"]
         )
     assert joined == expected
+
+
+@pytest.mark.config(LANGUAGES=["en", "es", "ja"])
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("en", "April 2026"), ("es", "abril de 2026"), ("ja", "2026年4月")],
+)
+def test_a_month_is_written_as_the_locale_writes_it(app: Flask, locale: str, expected: str) -> None:
+    from giveaway.critical.service import month_words
+
+    with app.test_request_context(headers={"Accept-Language": locale}):
+        assert month_words(date(2026, 4, 1)) == expected
